@@ -1,0 +1,2 @@
+-- $1 session id.
+DELETE FROM sessions WHERE id = $1

@@ -1,0 +1,22 @@
+-- A person's conversations, most recent activity first, each with what the list shows;
+-- or just one of them. Authorization is part of the lookup: a thread the person is not in
+-- looks exactly like one that does not exist.
+-- $1 member's user id, $2 one thread's id or null for all, $3 how many.
+-- unread counts only what others sent after the member's read marker.
+SELECT t.id, t.kind, t.title,
+       t.last_seq AS "lastSeq",
+       t.last_message_at AS "lastMessageAt",
+       me.read_seq AS "readSeq",
+       (SELECT count(*) FROM messages m
+         WHERE m.thread_id = t.id AND m.seq > me.read_seq AND m.sender_id <> me.user_id) AS unread,
+       (SELECT json_agg(json_build_object('id', u.id, 'username', u.username) ORDER BY u.id)
+          FROM thread_members p JOIN users u ON u.id = p.user_id
+         WHERE p.thread_id = t.id) AS participants,
+       left(last.body, 200) AS "lastText",
+       last.sender_id AS "lastSenderId"
+FROM thread_members me
+JOIN threads t ON t.id = me.thread_id
+LEFT JOIN messages last ON last.thread_id = t.id AND last.seq = t.last_seq
+WHERE me.user_id = $1 AND ($2::bigint IS NULL OR t.id = $2)
+ORDER BY t.last_message_at DESC NULLS LAST, t.id DESC
+LIMIT $3

@@ -1,0 +1,131 @@
+// createApp(core): every route, the WebSocket, health and static files, and the one place
+// where errors become HTTP. It never listens; main.ts and the tests do.
+import { Elysia } from "elysia";
+import { html } from "@elysiajs/html";
+import type { Core } from "./core.ts";
+import { AppError } from "./errors.ts";
+import { isUnavailable } from "./db/client.ts";
+import { apiRoutes } from "./api/v1.ts";
+import { pageRoutes } from "./web/pages.tsx";
+import { serveAsset } from "./web/assets.ts";
+import { health } from "./web/health.ts";
+import { authenticate, SESSION_COOKIE } from "./web/auth.ts";
+import { isAllowedOrigin } from "./auth/origin.ts";
+import { CLOSE, Connection } from "./realtime/socket.ts";
+import { errorPage } from "./web/error-page.tsx";
+
+/** Request bodies past this are refused with 413: 10,000 emoji, form-encoded, fit well inside. */
+export const MAX_BODY_BYTES = 256 * 1024;
+/** Bun's own hard stop, for bodies that do not say their length; it answers 413 with no body. */
+const HARD_BODY_BYTES = 1024 * 1024;
+/** A frame past this closes the socket with 1009. */
+export const MAX_FRAME_BYTES = 64 * 1024;
+/** Bytes queued for a socket that does not read before Bun drops it; it resumes by cursor. */
+export const BACKPRESSURE_BYTES = 1024 * 1024;
+/** Bun pings an idle socket and closes it if nothing answers within this many seconds. */
+export const IDLE_TIMEOUT_S = 60;
+
+const SECURITY_HEADERS = {
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "same-origin",
+  "x-frame-options": "DENY",
+  "content-security-policy":
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+};
+
+const connections = new WeakMap<object, Connection>();
+
+export function createApp(core: Core) {
+  return new Elysia({
+    // reusePort off: a second server on the same port is an error, not a silent co-tenant.
+    serve: { maxRequestBodySize: HARD_BODY_BYTES, reusePort: false },
+    websocket: {
+      maxPayloadLength: MAX_FRAME_BYTES,
+      backpressureLimit: BACKPRESSURE_BYTES,
+      closeOnBackpressureLimit: true,
+      idleTimeout: IDLE_TIMEOUT_S,
+      sendPings: true,
+      perMessageDeflate: false,
+    },
+  })
+    .use(html({ autoDoctype: false }))
+    .onRequest(({ request, set }) => {
+      Object.assign(set.headers, SECURITY_HEADERS);
+      const length = Number(request.headers.get("content-length") ?? 0);
+      if (length > MAX_BODY_BYTES) {
+        throw new AppError("payload_too_large", `The request body is over ${MAX_BODY_BYTES / 1024} KiB.`);
+      }
+    })
+    .onError(({ code, error, request, set }) => {
+      const api = new URL(request.url).pathname.startsWith("/api/");
+      let err: AppError;
+      if (error instanceof AppError) err = error;
+      else if (code === "VALIDATION") err = new AppError("bad_request", validationMessage(error));
+      else if (code === "PARSE") err = new AppError("bad_request", "The request body is not valid JSON or form data.");
+      else if (code === "NOT_FOUND") err = new AppError("not_found", "There is nothing here.");
+      else if (isUnavailable(error)) err = new AppError("unavailable", "The service is unavailable right now. Try again in a moment.");
+      else {
+        core.log.error(`${request.method} ${new URL(request.url).pathname}: ${(error as Error)?.stack ?? error}`);
+        err = new AppError("internal", "Something went wrong on our side.");
+      }
+      set.status = err.status;
+      if (err.retryAfter !== undefined) set.headers["retry-after"] = String(err.retryAfter);
+      if (api) {
+        set.headers["content-type"] = "application/json";
+        return JSON.stringify(err.toJSON());
+      }
+      set.headers["content-type"] = "text/html; charset=utf-8";
+      return errorPage(request, err);
+    })
+    .get("/healthz", async ({ set }) => {
+      const report = await health(core);
+      set.status = report.status === "ok" ? 200 : 503;
+      set.headers["cache-control"] = "no-store";
+      return report;
+    })
+    .get("/static/:name", ({ params, query, request }) => serveAsset(params.name, query.v, request.headers.get("if-none-match")))
+    .use(apiRoutes(core))
+    .use(pageRoutes(core))
+    .ws("/api/v1/ws", {
+      // The array form: a plain function here would run twice per upgrade (Elysia 1.4).
+      beforeHandle: [async ({ request, headers, cookie, set }) => {
+        const auth = await authenticate(core, headers, cookie[SESSION_COOKIE]?.value as string | undefined);
+        const origin = request.headers.get("origin");
+        // Cross-site WebSocket hijacking: a browser sends the cookie with any page's upgrade,
+        // so a cookie-authenticated upgrade must come from our own origin; Origin is checked
+        // exactly, and a missing one is refused too. Bearer clients are not browsers.
+        const originOk = origin === null ? auth.via !== "cookie" : isAllowedOrigin(origin, request, core.config.allowedOrigins);
+        if (!originOk) {
+          set.status = 403;
+          return "Forbidden: WebSocket upgrade from a foreign origin.";
+        }
+        (request as unknown as { parleyUser?: unknown }).parleyUser = auth.session?.user ?? null;
+      }],
+      open(ws) {
+        const user = (ws.data.request as unknown as { parleyUser?: { id: number; username: string } | null }).parleyUser;
+        if (!user) {
+          // Opened only to say why, with a code that tells clients not to retry as they are.
+          ws.close(CLOSE.unauthenticated, "unauthenticated: log in again");
+          return;
+        }
+        const format = ws.data.query.view === "html" ? "html" : "json";
+        connections.set(ws.raw, new Connection(core, ws.raw, user, format));
+      },
+      message(ws, message) {
+        void connections.get(ws.raw)?.handle(message);
+      },
+      close(ws) {
+        connections.get(ws.raw)?.onClosed();
+        connections.delete(ws.raw);
+      },
+    });
+}
+
+export type App = ReturnType<typeof createApp>;
+
+function validationMessage(error: unknown): string {
+  const first = (error as { all?: { path?: string; message?: string }[] }).all?.[0];
+  if (!first) return "The request is not in the expected shape.";
+  const where = first.path ? `${first.path.replace(/^\//, "").replaceAll("/", ".")}: ` : "";
+  return `${where}${first.message ?? "invalid"}`;
+}

@@ -1,0 +1,164 @@
+// Sessions on Lucia's current design (lucia-auth.com): the `lucia` package's v3 is deprecated
+// by its author, who publishes the design as code to own, so here it is, whole.
+// - A token is "<id>.<secret>", both random; the client holds it (cookie or bearer header).
+// - Only a SHA-256 of the secret is stored, so a leaked store cannot be replayed as tokens.
+// - The secret is compared in constant time.
+// - A session lives SESSION_TTL past its last use; the expiry slides at most once per
+//   SLIDE_INTERVAL, so a busy client does not write to the store on every request.
+// Sessions live in Redis when it is configured (shared by every instance), otherwise in the
+// database, so they survive a restart either way.
+import { timingSafeEqual } from "node:crypto";
+import type Redis from "ioredis";
+import type { Db } from "../db/client.ts";
+import { sessions as q } from "../db/queries.ts";
+import type { RedisNames } from "../realtime/topics.ts";
+
+export const SESSION_TTL_MS = 30 * 24 * 3600_000;
+const SLIDE_INTERVAL_MS = 3600_000;
+
+export interface SessionUser {
+  id: number;
+  username: string;
+}
+
+export interface Session {
+  id: string;
+  user: SessionUser;
+  expiresAt: number;
+  /** The token's secret part: binds CSRF tokens to this session without storing them. */
+  secret: string;
+}
+
+interface StoredSession {
+  id: string;
+  secretHash: Uint8Array;
+  user: SessionUser;
+  expiresAt: number;
+}
+
+export interface SessionStore {
+  put(session: StoredSession): Promise<void>;
+  get(id: string): Promise<StoredSession | null>;
+  extend(id: string, expiresAt: number): Promise<void>;
+  delete(id: string, userId: number): Promise<void>;
+  deleteForUser(userId: number): Promise<void>;
+}
+
+// 15 random bytes → 24 characters of lower-case base32: 120 bits, as in Lucia's examples.
+const ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789";
+function randomId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(24));
+  let out = "";
+  for (const b of bytes) out += ALPHABET[b & 31];
+  return out;
+}
+
+function hashSecret(secret: string): Uint8Array {
+  return new Bun.CryptoHasher("sha256").update(secret).digest() as Uint8Array;
+}
+
+export class Sessions {
+  constructor(private readonly store: SessionStore) {}
+
+  /** Starts a session and returns its token: the only time the secret is known in full. */
+  async create(user: SessionUser): Promise<{ token: string; session: Session }> {
+    const id = randomId();
+    const secret = randomId();
+    const expiresAt = Date.now() + SESSION_TTL_MS;
+    await this.store.put({ id, secretHash: hashSecret(secret), user, expiresAt });
+    return { token: `${id}.${secret}`, session: { id, user, expiresAt, secret } };
+  }
+
+  /** The session a token stands for, or null if it is malformed, unknown, wrong or expired. */
+  async validate(token: string | undefined | null): Promise<Session | null> {
+    if (!token || token.length > 100) return null;
+    const dot = token.indexOf(".");
+    if (dot <= 0) return null;
+    const id = token.slice(0, dot);
+    const secret = token.slice(dot + 1);
+    const stored = await this.store.get(id);
+    if (!stored) return null;
+    const given = hashSecret(secret);
+    if (given.length !== stored.secretHash.length || !timingSafeEqual(given, stored.secretHash)) return null;
+    const now = Date.now();
+    if (now >= stored.expiresAt) {
+      await this.store.delete(id, stored.user.id);
+      return null;
+    }
+    let expiresAt = stored.expiresAt;
+    if (now - (expiresAt - SESSION_TTL_MS) >= SLIDE_INTERVAL_MS) {
+      expiresAt = now + SESSION_TTL_MS;
+      await this.store.extend(id, expiresAt);
+    }
+    return { id, user: stored.user, expiresAt, secret };
+  }
+
+  invalidate(session: Session): Promise<void> {
+    return this.store.delete(session.id, session.user.id);
+  }
+
+  invalidateAll(userId: number): Promise<void> {
+    return this.store.deleteForUser(userId);
+  }
+}
+
+export function databaseSessionStore(db: Db): SessionStore {
+  return {
+    put: async (s) => {
+      await q.insert(db, s.id, s.secretHash, s.user.id, new Date(s.expiresAt).toISOString());
+    },
+    get: async (id) => {
+      const [row] = await q.find(db, id);
+      if (!row) return null;
+      return {
+        id: row.id,
+        secretHash: new Uint8Array(row.secretHash),
+        user: { id: row.userId, username: row.username },
+        expiresAt: Date.parse(row.expiresAt),
+      };
+    },
+    extend: async (id, expiresAt) => {
+      await q.extend(db, id, new Date(expiresAt).toISOString());
+    },
+    delete: async (id) => {
+      await q.delete(db, id);
+    },
+    deleteForUser: async (userId) => {
+      await q.deleteForUser(db, userId);
+    },
+  };
+}
+
+export function redisSessionStore(redis: Redis, keys: RedisNames): SessionStore {
+  return {
+    put: async (s) => {
+      await redis
+        .multi()
+        .hset(keys.session(s.id), { u: s.user.id, n: s.user.username, h: Buffer.from(s.secretHash).toString("base64"), e: s.expiresAt })
+        .pexpireat(keys.session(s.id), s.expiresAt)
+        .sadd(keys.userSessions(s.user.id), s.id)
+        .pexpire(keys.userSessions(s.user.id), SESSION_TTL_MS)
+        .exec();
+    },
+    get: async (id) => {
+      const h = await redis.hgetall(keys.session(id));
+      if (!h.u || !h.n || !h.h || !h.e) return null;
+      return {
+        id,
+        secretHash: new Uint8Array(Buffer.from(h.h, "base64")),
+        user: { id: Number(h.u), username: h.n },
+        expiresAt: Number(h.e),
+      };
+    },
+    extend: async (id, expiresAt) => {
+      await redis.multi().hset(keys.session(id), "e", expiresAt).pexpireat(keys.session(id), expiresAt).exec();
+    },
+    delete: async (id, userId) => {
+      await redis.multi().del(keys.session(id)).srem(keys.userSessions(userId), id).exec();
+    },
+    deleteForUser: async (userId) => {
+      const ids = await redis.smembers(keys.userSessions(userId));
+      await redis.del(keys.userSessions(userId), ...ids.map(keys.session));
+    },
+  };
+}

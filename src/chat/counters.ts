@@ -1,0 +1,178 @@
+// Per-thread message counters, kept as the original kept them: a Redis hash per thread with
+// `total_messages` and a `from_<user id>` field per sender; received = total − sent.
+// Made safe: the hash is a cache of PostgreSQL. It also records `seq`, the end of the prefix
+// of the thread's log it has counted. A new message extends that prefix only when it is the
+// very next seq; anything else (a flushed hash, a lost increment, commits finishing out of
+// order) leaves a gap that the next read counts from PostgreSQL. So the numbers shown are
+// right after a Redis restart, and a retried increment can never count a message twice.
+import type Redis from "ioredis";
+import type { Db } from "../db/client.ts";
+import { messages } from "../db/queries.ts";
+import type { RedisNames } from "../realtime/topics.ts";
+
+/** Counters of threads nobody has looked at for this long are dropped; reads rebuild them. */
+const COUNTERS_TTL_S = 30 * 24 * 3600;
+/** The in-process store forgets the least recently written threads past this many. */
+const MEMORY_MAX_THREADS = 100_000;
+
+export interface ThreadCounts {
+  /** Counted up to and including this seq. */
+  seq: number;
+  total: number;
+  bySender: Map<number, number>;
+}
+
+export interface CounterStore {
+  /** Counts one new message if it directly follows what is counted; otherwise does nothing. */
+  record(threadId: number, seq: number, senderId: number): Promise<void>;
+  read(threadIds: number[]): Promise<Map<number, ThreadCounts>>;
+  /** Adds counts for (fromSeq, toSeq] if the stored prefix still ends at fromSeq. */
+  advance(threadId: number, fromSeq: number, toSeq: number, bySender: Map<number, number>): Promise<void>;
+  clear(threadId: number): Promise<void>;
+}
+
+export interface Counts {
+  total: number;
+  sent: number;
+  received: number;
+}
+
+/** Counters of several threads for one person, reconciled with each thread's last seq. */
+export async function countsFor(
+  db: Db,
+  store: CounterStore,
+  viewerId: number,
+  threads: readonly { id: number; lastSeq: number }[],
+): Promise<Map<number, Counts>> {
+  let cached: Map<number, ThreadCounts>;
+  try {
+    cached = await store.read(threads.map((t) => t.id));
+  } catch {
+    cached = new Map(); // Redis away: count from the database, which is the truth anyway.
+  }
+  const out = new Map<number, Counts>();
+  await Promise.all(
+    threads.map(async (thread) => {
+      let counts = cached.get(thread.id) ?? { seq: 0, total: 0, bySender: new Map<number, number>() };
+      if (counts.seq > thread.lastSeq) {
+        // Counted past what the caller saw (a message landed in between): start over.
+        counts = { seq: 0, total: 0, bySender: new Map() };
+      }
+      if (counts.seq < thread.lastSeq) {
+        const rows = await messages.countBySender(db, thread.id, counts.seq, thread.lastSeq);
+        const delta = new Map(rows.map((r) => [r.senderId, r.n]));
+        const bySender = new Map(counts.bySender);
+        let total = counts.total;
+        for (const [sender, n] of delta) {
+          bySender.set(sender, (bySender.get(sender) ?? 0) + n);
+          total += n;
+        }
+        store.advance(thread.id, counts.seq, thread.lastSeq, delta).catch(() => {});
+        counts = { seq: thread.lastSeq, total, bySender };
+      }
+      const sent = counts.bySender.get(viewerId) ?? 0;
+      out.set(thread.id, { total: counts.total, sent, received: counts.total - sent });
+    }),
+  );
+  return out;
+}
+
+export function memoryCounterStore(): CounterStore {
+  const threads = new Map<number, ThreadCounts>();
+  const touch = (threadId: number, counts: ThreadCounts) => {
+    threads.delete(threadId);
+    threads.set(threadId, counts);
+    if (threads.size > MEMORY_MAX_THREADS) threads.delete(threads.keys().next().value!);
+  };
+  return {
+    record: async (threadId, seq, senderId) => {
+      const counts = threads.get(threadId);
+      if (!counts || counts.seq !== seq - 1) return;
+      counts.seq = seq;
+      counts.total++;
+      counts.bySender.set(senderId, (counts.bySender.get(senderId) ?? 0) + 1);
+      touch(threadId, counts);
+    },
+    read: async (ids) => {
+      const out = new Map<number, ThreadCounts>();
+      for (const id of ids) {
+        const counts = threads.get(id);
+        if (counts) out.set(id, { seq: counts.seq, total: counts.total, bySender: new Map(counts.bySender) });
+      }
+      return out;
+    },
+    advance: async (threadId, fromSeq, toSeq, delta) => {
+      const counts = threads.get(threadId) ?? { seq: 0, total: 0, bySender: new Map<number, number>() };
+      if (counts.seq !== fromSeq) return;
+      counts.seq = toSeq;
+      for (const [sender, n] of delta) {
+        counts.total += n;
+        counts.bySender.set(sender, (counts.bySender.get(sender) ?? 0) + n);
+      }
+      touch(threadId, counts);
+    },
+    clear: async (threadId) => {
+      threads.delete(threadId);
+    },
+  };
+}
+
+// Both scripts compare the counted prefix with the caller's expectation and change nothing
+// when it differs; a missing hash counts as an empty prefix only for `advance`.
+const RECORD = `
+local counted = redis.call('HGET', KEYS[1], 'seq')
+if counted and tonumber(counted) == tonumber(ARGV[1]) - 1 then
+  redis.call('HINCRBY', KEYS[1], 'total_messages', 1)
+  redis.call('HINCRBY', KEYS[1], ARGV[2], 1)
+  redis.call('HSET', KEYS[1], 'seq', ARGV[1])
+  redis.call('EXPIRE', KEYS[1], ARGV[3])
+end
+return 0`;
+
+const ADVANCE = `
+local counted = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
+if counted ~= tonumber(ARGV[1]) then return 0 end
+for i = 4, #ARGV, 2 do
+  redis.call('HINCRBY', KEYS[1], 'total_messages', tonumber(ARGV[i + 1]))
+  redis.call('HINCRBY', KEYS[1], ARGV[i], tonumber(ARGV[i + 1]))
+end
+redis.call('HSET', KEYS[1], 'seq', ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return 1`;
+
+const senderField = (senderId: number) => `from_${senderId}`;
+
+export function redisCounterStore(redis: Redis, keys: RedisNames): CounterStore {
+  const recordSha = { script: RECORD };
+  const advanceSha = { script: ADVANCE };
+  return {
+    record: async (threadId, seq, senderId) => {
+      await redis.eval(recordSha.script, 1, keys.counters(threadId), seq, senderField(senderId), COUNTERS_TTL_S);
+    },
+    read: async (ids) => {
+      const pipeline = redis.pipeline();
+      for (const id of ids) pipeline.hgetall(keys.counters(id));
+      const results = (await pipeline.exec()) ?? [];
+      const out = new Map<number, ThreadCounts>();
+      ids.forEach((id, i) => {
+        const [err, hash] = results[i] ?? [];
+        const h = hash as Record<string, string> | undefined;
+        if (err || !h || h.seq === undefined) return;
+        const bySender = new Map<number, number>();
+        for (const [field, value] of Object.entries(h)) {
+          if (field.startsWith("from_")) bySender.set(Number(field.slice(5)), Number(value));
+        }
+        out.set(id, { seq: Number(h.seq), total: Number(h.total_messages ?? 0), bySender });
+      });
+      return out;
+    },
+    advance: async (threadId, fromSeq, toSeq, delta) => {
+      const args: (string | number)[] = [fromSeq, toSeq, COUNTERS_TTL_S];
+      for (const [sender, n] of delta) args.push(senderField(sender), n);
+      await redis.eval(advanceSha.script, 1, keys.counters(threadId), ...args);
+    },
+    clear: async (threadId) => {
+      await redis.del(keys.counters(threadId));
+    },
+  };
+}

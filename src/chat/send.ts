@@ -1,0 +1,54 @@
+// THE write path for messages: the page form, the JSON API and the WebSocket all call
+// postMessage. It checks the text, stores it through the group-commit writer and only then
+// (in onCommitted) counts and publishes it.
+import { AppError } from "../errors.ts";
+import type { UserRef } from "../realtime/events.ts";
+import { topics } from "../realtime/topics.ts";
+import type { Core } from "../core.ts";
+import type { WriteResult } from "./writer.ts";
+
+/** Counted in characters (code points), not bytes or UTF-16 units. */
+export const MAX_MESSAGE_CHARS = 10_000;
+const CLIENT_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+export function checkText(text: unknown): string {
+  if (typeof text !== "string") throw new AppError("bad_request", "text must be a string.", { field: "text" });
+  if (text.trim() === "") throw new AppError("empty_message", "The message is empty.", { field: "text" });
+  if (text.length > MAX_MESSAGE_CHARS && [...text].length > MAX_MESSAGE_CHARS) {
+    throw new AppError("message_too_long", `A message is at most ${MAX_MESSAGE_CHARS.toLocaleString("en")} characters.`, { field: "text" });
+  }
+  if (text.includes("\u0000")) throw new AppError("invalid_text", "The message contains a NUL character.", { field: "text" });
+  if (!text.isWellFormed()) throw new AppError("invalid_text", "The message is not valid Unicode text.", { field: "text" });
+  return text;
+}
+
+export function checkClientId(clientId: unknown): string | null {
+  if (clientId === undefined || clientId === null || clientId === "") return null;
+  if (typeof clientId !== "string" || !CLIENT_ID.test(clientId)) {
+    throw new AppError("bad_request", "clientId is 1–64 characters of letters, digits and _ . : -");
+  }
+  return clientId;
+}
+
+export interface SendInput {
+  threadId: number;
+  text: unknown;
+  clientId?: unknown;
+}
+
+export async function postMessage(core: Core, sender: UserRef, input: SendInput): Promise<WriteResult> {
+  const text = checkText(input.text);
+  const clientId = checkClientId(input.clientId);
+  return core.writer.write({ threadId: input.threadId, sender, text, clientId });
+}
+
+/**
+ * Runs after each group commit, before any sender hears back: counters first, then one
+ * publish per message, in seq order.
+ */
+export function onCommitted(core: Core, results: WriteResult[]): void {
+  for (const { message } of results) {
+    core.counters.record(message.threadId, message.seq, message.sender.id).catch(() => {});
+    core.bus.publish(topics.thread(message.threadId), { type: "message", message });
+  }
+}

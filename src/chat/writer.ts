@@ -1,0 +1,180 @@
+// Group commit for messages. Sends that arrive while a transaction is in flight wait and go
+// together in the next one: one multi-row insert, one commit, however many senders. An idle
+// server still commits a lone message at once, so batching costs no latency when quiet.
+//
+// Each transaction locks its threads (in id order), checks membership and clientIds under
+// those locks, takes the next seqs and stores the rows, so seq order is commit order with no
+// gaps. A thread is never in two transactions at once: one sender's messages keep their order.
+// Nothing is resolved before its transaction commits.
+import { isUnavailable, type Db, type Sql } from "../db/client.ts";
+import { messages as q, type MessageRow } from "../db/queries.ts";
+import { AppError, notFound } from "../errors.ts";
+import type { Message, UserRef } from "../realtime/events.ts";
+
+/** Transactions in flight at once; each holds a pool connection. */
+const MAX_IN_FLIGHT = 4;
+/** Rows per transaction: bounds the statement size and the lock time. */
+const MAX_BATCH = 500;
+
+export interface WriteRequest {
+  threadId: number;
+  sender: UserRef;
+  text: string;
+  clientId: string | null;
+}
+
+export interface WriteResult {
+  message: Message;
+  /** False when the clientId matched a message stored earlier: nothing new was stored. */
+  created: boolean;
+}
+
+interface Pending extends WriteRequest {
+  resolve(result: WriteResult): void;
+  reject(error: unknown): void;
+}
+
+type Outcome = { ok: WriteResult } | { error: unknown };
+
+export class MessageWriter {
+  private queue: Pending[] = [];
+  private inFlight = 0;
+  private busyThreads = new Set<number>();
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(
+    private readonly db: Db,
+    private readonly onCommit: (results: WriteResult[]) => void,
+  ) {}
+
+  write(request: WriteRequest): Promise<WriteResult> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ ...request, resolve, reject });
+      this.pump();
+    });
+  }
+
+  /** Resolves when every accepted write has been committed or refused (graceful shutdown). */
+  drain(): Promise<void> {
+    if (this.inFlight === 0 && this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private pump(): void {
+    while (this.inFlight < MAX_IN_FLIGHT && this.queue.length > 0) {
+      const batch: Pending[] = [];
+      const rest: Pending[] = [];
+      for (const request of this.queue) {
+        if (batch.length < MAX_BATCH && !this.busyThreads.has(request.threadId)) batch.push(request);
+        else rest.push(request);
+      }
+      if (batch.length === 0) return;
+      this.queue = rest;
+      const threads = new Set(batch.map((r) => r.threadId));
+      for (const id of threads) this.busyThreads.add(id);
+      this.inFlight++;
+      void this.flush(batch).finally(() => {
+        for (const id of threads) this.busyThreads.delete(id);
+        this.inFlight--;
+        this.pump();
+        if (this.inFlight === 0 && this.queue.length === 0) for (const done of this.idleWaiters.splice(0)) done();
+      });
+    }
+  }
+
+  private async flush(batch: Pending[]): Promise<void> {
+    let outcomes: Outcome[];
+    try {
+      outcomes = await this.db.transaction((tx) => store(tx, batch));
+    } catch (err) {
+      if (batch.length > 1 && !isUnavailable(err)) {
+        // Something in the batch upset the database: try each alone so one cannot sink the rest.
+        await Promise.all(batch.map((request) => this.flush([request])));
+        return;
+      }
+      const error = isUnavailable(err)
+        ? new AppError("unavailable", "The message could not be stored: the database is unavailable. Try again.")
+        : err;
+      for (const request of batch) request.reject(error);
+      return;
+    }
+    // Retried sends are published again too: if the first publisher died before publishing,
+    // this is how the message gets out; where it did get out, sequencers drop the repeat.
+    this.onCommit(outcomes.flatMap((outcome) => ("ok" in outcome ? [outcome.ok] : [])));
+    outcomes.forEach((outcome, i) => {
+      if ("ok" in outcome) batch[i]!.resolve(outcome.ok);
+      else batch[i]!.reject(outcome.error);
+    });
+  }
+}
+
+async function store(tx: Sql, batch: Pending[]): Promise<Outcome[]> {
+  const threadIds = [...new Set(batch.map((r) => r.threadId))];
+  const locked = await q.lockThreads(tx, threadIds);
+  const lastSeq = new Map(locked.map((t) => [t.id, t.lastSeq]));
+  const members = await q.memberships(tx, batch.map((r) => r.threadId), batch.map((r) => r.sender.id));
+  const isMember = new Set(members.map((m) => `${m.threadId}:${m.userId}`));
+
+  const retried = batch.filter((r) => r.clientId !== null);
+  const earlier = new Map<string, MessageRow>();
+  if (retried.length > 0) {
+    const found = await q.findByClientIds(tx, retried.map((r) => r.threadId), retried.map((r) => r.sender.id), retried.map((r) => r.clientId!));
+    for (const row of found) earlier.set(`${row.threadId}:${row.senderId}:${row.clientId}`, row);
+  }
+
+  // Decide each request's fate; inserts get the next seqs of their thread in queue order.
+  const fate: ({ insert: number } | { same: string } | Outcome)[] = [];
+  const inserts: { request: Pending; seq: number }[] = [];
+  const inBatch = new Map<string, number>();
+  for (const request of batch) {
+    if (!lastSeq.has(request.threadId) || !isMember.has(`${request.threadId}:${request.sender.id}`)) {
+      fate.push({ error: notFound() });
+      continue;
+    }
+    const key = request.clientId === null ? null : `${request.threadId}:${request.sender.id}:${request.clientId}`;
+    const stored = key === null ? undefined : earlier.get(key);
+    if (stored) {
+      fate.push({ ok: { message: toMessage(stored, request.sender), created: false } });
+    } else if (key !== null && inBatch.has(key)) {
+      fate.push({ same: key }); // the same send twice in one batch: one row, both answered with it
+    } else {
+      const seq = lastSeq.get(request.threadId)! + 1;
+      lastSeq.set(request.threadId, seq);
+      if (key !== null) inBatch.set(key, inserts.length);
+      fate.push({ insert: inserts.length });
+      inserts.push({ request, seq });
+    }
+  }
+  if (inserts.length === 0) return fate as Outcome[];
+
+  const rows = await q.insertBatch(
+    tx,
+    inserts.map((i) => i.request.threadId),
+    inserts.map((i) => i.seq),
+    inserts.map((i) => i.request.sender.id),
+    inserts.map((i) => i.request.text),
+    inserts.map((i) => i.request.clientId),
+  );
+  const advanced = [...new Set(inserts.map((i) => i.request.threadId))];
+  await q.advanceThreads(tx, advanced, advanced.map((id) => lastSeq.get(id)!));
+  const bySeq = new Map(rows.map((row) => [`${row.threadId}:${row.seq}`, row]));
+  const rowOf = (index: number) => bySeq.get(`${inserts[index]!.request.threadId}:${inserts[index]!.seq}`)!;
+  return fate.map((f, i): Outcome => {
+    const sender = batch[i]!.sender;
+    if ("insert" in f) return { ok: { message: toMessage(rowOf(f.insert), sender), created: true } };
+    if ("same" in f) return { ok: { message: toMessage(rowOf(inBatch.get(f.same)!), sender), created: false } };
+    return f;
+  });
+}
+
+export function toMessage(row: MessageRow, sender: UserRef): Message {
+  return {
+    id: row.id,
+    threadId: row.threadId,
+    seq: row.seq,
+    sender: { id: sender.id, username: sender.username },
+    text: row.text,
+    createdAt: row.createdAt,
+    clientId: row.clientId,
+  };
+}

@@ -1,0 +1,101 @@
+// Everything a request needs, built once from the configuration: the database, Redis (or
+// its in-process stand-ins), sessions, counters, the bus, fan-out and the message writer.
+// Routes, sockets and streams receive this and nothing else.
+import Redis from "ioredis";
+import type { Config } from "./config.ts";
+import { connectPostgres, openEmbedded, type Db, type EmbeddedFiles } from "./db/client.ts";
+import { migrate } from "./db/migrate.ts";
+import { schema, threads as tq } from "./db/queries.ts";
+import { redisNames } from "./realtime/topics.ts";
+import { createLogger, type Logger } from "./log.ts";
+import { Sessions, databaseSessionStore, redisSessionStore } from "./auth/session.ts";
+import { memoryCounterStore, redisCounterStore, type CounterStore } from "./chat/counters.ts";
+import { MessageWriter } from "./chat/writer.ts";
+import { onCommitted } from "./chat/send.ts";
+import { messagesOf } from "./chat/threads.ts";
+import { memoryBus, redisBus, type Bus, type BusHandler } from "./realtime/bus.ts";
+import { Fanout, type SocketHub } from "./realtime/fanout.ts";
+import { renderers } from "./realtime/render.ts";
+import { LiveClients } from "./realtime/live.ts";
+
+export interface Core {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly instanceId: string;
+  readonly db: Db;
+  /** Null in embedded mode: sessions live in the database, counters and topics in the process. */
+  readonly redis: Redis | null;
+  readonly sessions: Sessions;
+  readonly counters: CounterStore;
+  readonly bus: Bus;
+  readonly fanout: Fanout;
+  readonly writer: MessageWriter;
+  /** This instance's open sockets and streams. */
+  readonly live: LiveClients;
+  /** Bun's server once listening: fan-out publishes to its native socket topics. */
+  hub: SocketHub | undefined;
+  close(): Promise<void>;
+}
+
+export interface CoreOptions {
+  embeddedFiles?: EmbeddedFiles;
+}
+
+export async function createCore(config: Config, options: CoreOptions = {}): Promise<Core> {
+  const log = createLogger(config.logLevel, config.instanceName);
+  const instanceId = `${config.instanceName}-${crypto.randomUUID().slice(0, 8)}`;
+
+  const db = config.databaseUrl ? connectPostgres(config.databaseUrl) : await openEmbedded(config.dataDir, options.embeddedFiles);
+  log.info(config.databaseUrl ? "database: PostgreSQL" : `database: embedded PGlite in ${config.dataDir}`);
+  await migrate(db, (line) => log.info(line));
+  const [installation] = await schema.installation(db);
+  const names = redisNames(installation!.id);
+
+  let redis: Redis | null = null;
+  if (config.redisUrl) {
+    redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectionName: `parley-${instanceId}` });
+    redis.on("error", (err: Error) => log.warn(`redis: ${err.message}`));
+    await new Promise<void>((resolve, reject) => {
+      redis!.once("ready", resolve);
+      redis!.once("end", () => reject(new Error(`could not connect to Redis at REDIS_URL`)));
+      setTimeout(() => reject(new Error("timed out connecting to Redis at REDIS_URL")), 10_000).unref();
+    });
+    log.info("redis: connected");
+  } else {
+    log.info("redis: none configured; sessions in the database, counters and topics in the process");
+  }
+
+  const deliver: BusHandler = (topic, event) => fanout.receive(topic, event);
+  const bus = config.redisUrl ? redisBus(config.redisUrl, names, instanceId, deliver, log) : memoryBus(deliver);
+  const fanout: Fanout = new Fanout({
+    bus,
+    hub: () => core.hub,
+    render: renderers,
+    lastSeq: async (threadId) => (await tq.lastSeq(db, threadId))[0]?.lastSeq ?? 0,
+    messagesAfter: (threadId, after, limit) => messagesOf(db, threadId, { after, limit }),
+    log,
+  });
+  bus.onResync(() => fanout.resync());
+
+  const core: Core = {
+    config,
+    log,
+    instanceId,
+    db,
+    redis,
+    sessions: new Sessions(redis ? redisSessionStore(redis, names) : databaseSessionStore(db)),
+    counters: redis ? redisCounterStore(redis, names) : memoryCounterStore(),
+    bus,
+    fanout,
+    writer: new MessageWriter(db, (results) => onCommitted(core, results)),
+    live: new LiveClients(),
+    hub: undefined,
+    close: async () => {
+      await core.writer.drain();
+      await bus.close();
+      await redis?.quit().catch(() => {});
+      await db.close();
+    },
+  };
+  return core;
+}

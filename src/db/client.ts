@@ -1,0 +1,101 @@
+// One small interface over the two ways Parley reaches PostgreSQL: a real server through
+// postgres.js, or the embedded PGlite in DATA_DIR. The same SQL files run on both.
+import postgres from "postgres";
+import { mkdirSync } from "node:fs";
+import { resolve } from "node:path";
+
+export interface Sql {
+  query<R = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<R[]>;
+  /** Several statements separated by semicolons, no parameters: migrations only. */
+  script(text: string): Promise<void>;
+}
+
+export interface Db extends Sql {
+  readonly kind: "postgres" | "embedded";
+  /** Runs fn in one transaction: commits when it resolves, rolls back when it throws. */
+  transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+// Identity columns and count(*) are int8; every id and count in Parley fits a double,
+// and clients want numbers, not strings. Times go out as ISO 8601 in UTC, as the API says.
+const INT8 = 20;
+const TIMESTAMPTZ = 1184;
+const toIso = (value: string) => new Date(value).toISOString();
+
+export interface PostgresOptions {
+  /** Pool size; the send path holds one connection per transaction in flight. */
+  max?: number;
+}
+
+export function connectPostgres(url: string, options: PostgresOptions = {}): Db {
+  const sql = postgres(url, {
+    max: options.max ?? 10,
+    onnotice: () => {},
+    connection: { TimeZone: "UTC", application_name: "parley" },
+    types: {
+      int8: { to: INT8, from: [INT8], serialize: (v: number) => String(v), parse: (v: string) => Number(v) },
+      timestamptz: { to: TIMESTAMPTZ, from: [TIMESTAMPTZ], serialize: (v: string | Date) => (v instanceof Date ? v.toISOString() : v), parse: toIso },
+    },
+  });
+  const wrap = (conn: postgres.Sql | postgres.TransactionSql): Sql => ({
+    query: <R>(text: string, params: readonly unknown[] = []) =>
+      conn.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: true }) as unknown as Promise<R[]>,
+    script: async (text) => {
+      await conn.unsafe(text);
+    },
+  });
+  return {
+    kind: "postgres",
+    ...wrap(sql),
+    transaction: <T>(fn: (tx: Sql) => Promise<T>) => sql.begin((tx) => fn(wrap(tx))) as Promise<T>,
+    ping: async () => {
+      await sql.unsafe("select 1");
+    },
+    close: () => sql.end({ timeout: 5 }),
+  };
+}
+
+export interface EmbeddedFiles {
+  /** Set by the compiled binary, which carries PGlite's files inside it. */
+  wasmModule?: WebAssembly.Module;
+  fsBundle?: Blob;
+}
+
+export async function openEmbedded(dataDir: string, files: EmbeddedFiles = {}): Promise<Db> {
+  const { PGlite, types } = await import("@electric-sql/pglite");
+  const dir = resolve(dataDir, "pg");
+  mkdirSync(dir, { recursive: true });
+  const pg = await PGlite.create(dir, {
+    parsers: { [types.INT8]: (v: string) => Number(v), [types.TIMESTAMPTZ]: toIso },
+    ...(files.wasmModule ? { wasmModule: files.wasmModule } : {}),
+    ...(files.fsBundle ? { fsBundle: files.fsBundle } : {}),
+  });
+  await pg.exec("SET TimeZone = 'UTC'");
+  const wrap = (conn: Pick<typeof pg, "query" | "exec">): Sql => ({
+    query: async <R>(text: string, params: readonly unknown[] = []) => (await conn.query<R>(text, params as unknown[])).rows,
+    script: async (text) => {
+      await conn.exec(text);
+    },
+  });
+  return {
+    kind: "embedded",
+    ...wrap(pg),
+    transaction: <T>(fn: (tx: Sql) => Promise<T>) => pg.transaction((tx) => fn(wrap(tx))),
+    ping: async () => {
+      await pg.query("select 1");
+    },
+    close: () => pg.close(),
+  };
+}
+
+/** True when an error means the database could not be reached, not that a query was wrong. */
+export function isUnavailable(err: unknown): boolean {
+  const code = String((err as { code?: unknown } | null)?.code ?? "");
+  return (
+    ["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "CONNECTION_CLOSED", "CONNECTION_ENDED", "CONNECTION_DESTROYED", "CONNECT_TIMEOUT"].includes(code) ||
+    code.startsWith("08") || // SQLSTATE class 08: connection exception
+    ["57P01", "57P02", "57P03"].includes(code) // shutting down, crashed, not accepting yet
+  );
+}

@@ -1,0 +1,50 @@
+// One error shape for the whole domain: a code a client can act on and a message a person
+// can read. The web layer maps it to HTTP once (status below), the socket to an error frame.
+
+export const ERRORS = {
+  bad_request: 400,
+  unauthenticated: 401,
+  forbidden: 403,
+  not_found: 404,
+  unknown_user: 404,
+  payload_too_large: 413,
+  username_taken: 409,
+  invalid_username: 422,
+  invalid_password: 422,
+  invalid_participants: 422,
+  empty_message: 422,
+  message_too_long: 422,
+  invalid_text: 422,
+  invalid_credentials: 401,
+  rate_limited: 429,
+  unavailable: 503,
+  internal: 500,
+} as const;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  /** Which form field the error belongs to, so a page can show it beside that field. */
+  readonly field: string | undefined;
+  /** Seconds until a refused request may be tried again (rate limits). */
+  readonly retryAfter: number | undefined;
+
+  constructor(code: ErrorCode, message: string, options: { field?: string; retryAfter?: number } = {}) {
+    super(message);
+    this.name = "AppError";
+    this.code = code;
+    this.field = options.field;
+    this.retryAfter = options.retryAfter;
+  }
+
+  get status(): number {
+    return ERRORS[this.code];
+  }
+
+  toJSON() {
+    return { error: { code: this.code, message: this.message } };
+  }
+}
+
+export const notFound = () => new AppError("not_found", "No such conversation.");

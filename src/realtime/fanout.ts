@@ -1,0 +1,237 @@
+// Hands each event on a topic to this instance's listeners: sockets (through Bun's native
+// topics) and callbacks (SSE streams, sockets still replaying history). Each event is
+// rendered at most once per format here, and every listener gets the same bytes.
+//
+// Thread events carry a seq, and listeners must see them in seq order, once. Events from
+// other instances can arrive out of order (two commits published in a race) or not at all
+// (a publisher that died after its commit, a Redis hiccup), so each thread topic has a
+// sequencer: it holds an early event until the ones before it arrive, and if they do not
+// arrive within GAP_WAIT_MS it reads them from the database, where they are committed.
+import type { Bus } from "./bus.ts";
+import { socketTopic, type Format, type Topic } from "./topics.ts";
+import { seqOf, type BusEvent, type Message } from "./events.ts";
+import type { Logger } from "../log.ts";
+
+/** A message that skipped the queue has its predecessors committed; they are usually on the wire. */
+const GAP_WAIT_MS = 100;
+/** Past this many early events, stop waiting and read the gap from the database. */
+const MAX_HELD = 1000;
+const FILL_PAGE = 500;
+
+export interface Delivery {
+  readonly topic: Topic;
+  readonly event: BusEvent;
+  readonly seq: number | null;
+  /** The WebSocket frame for API clients. */
+  json(): string;
+  /** The WebSocket frame for pages: the same event rendered as HTML. */
+  html(): string;
+  /** The Server-Sent Events record. */
+  sse(): string;
+}
+
+export type Listener = (delivery: Delivery) => void;
+
+export interface Renderers {
+  json(event: BusEvent): string;
+  html(event: BusEvent): string;
+  sse(event: BusEvent): string;
+}
+
+/** Bun's server, as far as fan-out needs it. */
+export interface SocketHub {
+  publish(topic: string, data: string): number;
+  subscriberCount(topic: string): number;
+}
+
+export interface FanoutDeps {
+  bus: Bus;
+  hub: () => SocketHub | undefined;
+  render: Renderers;
+  /** The last committed seq of a thread. */
+  lastSeq(threadId: number): Promise<number>;
+  /** Committed messages of a thread after a seq, in order. */
+  messagesAfter(threadId: number, afterSeq: number, limit: number): Promise<Message[]>;
+  log: Logger;
+}
+
+interface TopicState {
+  refs: number;
+  ready: Promise<void>;
+  listeners: Set<Listener>;
+  /** Next seq to deliver; 0 until the thread's position is read at subscription. */
+  next: number;
+  /** Events that arrived before the position was known. */
+  early: BusEvent[];
+  held: Map<number, BusEvent>;
+  gapTimer: ReturnType<typeof setTimeout> | null;
+  filling: boolean;
+}
+
+class LazyDelivery implements Delivery {
+  private cache: Partial<Record<Format | "sse", string>> = {};
+  constructor(
+    readonly topic: Topic,
+    readonly event: BusEvent,
+    private readonly render: Renderers,
+  ) {}
+  get seq() {
+    return seqOf(this.event);
+  }
+  json() {
+    return (this.cache.json ??= this.render.json(this.event));
+  }
+  html() {
+    return (this.cache.html ??= this.render.html(this.event));
+  }
+  sse() {
+    return (this.cache.sse ??= this.render.sse(this.event));
+  }
+}
+
+const threadIdOf = (topic: Topic) => (topic.startsWith("thread:") ? Number(topic.slice(7)) : null);
+
+export class Fanout {
+  private readonly topics = new Map<Topic, TopicState>();
+
+  constructor(private readonly deps: FanoutDeps) {}
+
+  /**
+   * Declares a local interest in a topic. Resolves when every event published on it from now
+   * on will be delivered here, and (for threads) the last delivered seq is known.
+   */
+  acquire(topic: Topic): Promise<void> {
+    let state = this.topics.get(topic);
+    if (state) {
+      state.refs++;
+      return state.ready;
+    }
+    const fresh: TopicState = {
+      refs: 1,
+      ready: Promise.resolve(),
+      listeners: new Set(),
+      next: 0,
+      early: [],
+      held: new Map(),
+      gapTimer: null,
+      filling: false,
+    };
+    this.topics.set(topic, fresh);
+    fresh.ready = this.start(topic, fresh).catch((err) => {
+      this.release(topic);
+      throw err;
+    });
+    return fresh.ready;
+  }
+
+  release(topic: Topic): void {
+    const state = this.topics.get(topic);
+    if (!state) return;
+    if (--state.refs > 0) return;
+    if (state.gapTimer) clearTimeout(state.gapTimer);
+    this.topics.delete(topic);
+    void this.deps.bus.unsubscribe(topic);
+  }
+
+  /** Adds a callback listener to an acquired topic; returns the function that removes it. */
+  listen(topic: Topic, listener: Listener): () => void {
+    const state = this.topics.get(topic);
+    if (!state) throw new Error(`listen on ${topic} before acquire`);
+    state.listeners.add(listener);
+    return () => state.listeners.delete(listener);
+  }
+
+  /** The last seq handed to this instance's listeners of a thread (after acquire). */
+  lastDelivered(topic: Topic): number {
+    const state = this.topics.get(topic);
+    return state && state.next > 0 ? state.next - 1 : 0;
+  }
+
+  /** The bus hands every event here, from this instance and from the others. */
+  receive(topic: Topic, event: BusEvent): void {
+    const state = this.topics.get(topic);
+    if (!state) return;
+    const seq = seqOf(event);
+    if (seq === null) return this.dispatch(topic, state, event);
+    if (state.next === 0) {
+      state.early.push(event);
+      return;
+    }
+    this.order(topic, state, seq, event);
+  }
+
+  /** After the bus lost events (a Redis outage): read what every thread topic missed. */
+  resync(): void {
+    for (const [topic, state] of this.topics) {
+      if (state.next > 0) void this.fill(topic, state, Number.MAX_SAFE_INTEGER);
+    }
+  }
+
+  topicCount(): number {
+    return this.topics.size;
+  }
+
+  private async start(topic: Topic, state: TopicState): Promise<void> {
+    await this.deps.bus.subscribe(topic);
+    const threadId = threadIdOf(topic);
+    if (threadId === null) return;
+    // Read the position only once subscribed: anything committed later reaches us on the bus.
+    state.next = (await this.deps.lastSeq(threadId)) + 1;
+    const early = state.early.splice(0);
+    for (const event of early) this.order(topic, state, seqOf(event)!, event);
+  }
+
+  private order(topic: Topic, state: TopicState, seq: number, event: BusEvent): void {
+    if (seq < state.next) return; // seen already, or older than this subscription
+    if (seq > state.next) {
+      state.held.set(seq, event);
+      if (state.held.size > MAX_HELD) void this.fill(topic, state, Math.max(...state.held.keys()));
+      else state.gapTimer ??= setTimeout(() => {
+        state.gapTimer = null;
+        if (state.held.size > 0) void this.fill(topic, state, Math.max(...state.held.keys()));
+      }, GAP_WAIT_MS);
+      return;
+    }
+    this.dispatch(topic, state, event);
+    state.next++;
+    for (let held = state.held.get(state.next); held; held = state.held.get(state.next)) {
+      state.held.delete(state.next);
+      this.dispatch(topic, state, held);
+      state.next++;
+    }
+  }
+
+  /** Reads committed messages from the database up to `upTo` and delivers them in order. */
+  private async fill(topic: Topic, state: TopicState, upTo: number): Promise<void> {
+    const threadId = threadIdOf(topic);
+    if (threadId === null || state.filling) return;
+    state.filling = true;
+    try {
+      while (this.topics.get(topic) === state && state.next <= upTo) {
+        const rows = await this.deps.messagesAfter(threadId, state.next - 1, FILL_PAGE);
+        for (const message of rows) this.order(topic, state, message.seq, { type: "message", message });
+        if (rows.length < FILL_PAGE) break;
+      }
+    } catch (err) {
+      this.deps.log.warn(`fanout: reading the gap in ${topic} failed: ${(err as Error).message}`);
+      state.gapTimer ??= setTimeout(() => {
+        state.gapTimer = null;
+        if (state.held.size > 0) void this.fill(topic, state, upTo);
+      }, GAP_WAIT_MS * 10);
+    } finally {
+      state.filling = false;
+    }
+  }
+
+  private dispatch(topic: Topic, state: TopicState, event: BusEvent): void {
+    const delivery = new LazyDelivery(topic, event, this.deps.render);
+    const hub = this.deps.hub();
+    if (hub) {
+      for (const format of ["json", "html"] as const) {
+        const name = socketTopic(topic, format);
+        if (hub.subscriberCount(name) > 0) hub.publish(name, delivery[format]());
+      }
+    }
+    for (const listener of state.listeners) listener(delivery);
+  }
+}

@@ -1,0 +1,30 @@
+// Every Redis key, bus channel and socket topic name, spelled once.
+
+/** What a live connection listens to: one conversation, or one person's own feed. */
+export type Topic = `thread:${number}` | `user:${number}`;
+
+export const topics = {
+  thread: (threadId: number): Topic => `thread:${threadId}`,
+  user: (userId: number): Topic => `user:${userId}`,
+};
+
+/** Bun's per-process socket topics: a topic's frames exist in two renderings. */
+export type Format = "json" | "html";
+export const socketTopic = (topic: Topic, format: Format) => `${topic}:${format}`;
+
+/**
+ * Names in Redis. They carry the database's installation id, so two databases that share a
+ * Redis (staging and production, two test runs) never see each other's keys or messages.
+ */
+export function redisNames(installation: string) {
+  const prefix = `parley:${installation}:`;
+  return {
+    channel: (topic: Topic) => `${prefix}${topic}`,
+    topicOfChannel: (name: string) => name.slice(prefix.length) as Topic,
+    session: (id: string) => `${prefix}session:${id}`,
+    userSessions: (userId: number) => `${prefix}user:${userId}:sessions`,
+    counters: (threadId: number) => `${prefix}thread:${threadId}:counters`,
+  };
+}
+
+export type RedisNames = ReturnType<typeof redisNames>;

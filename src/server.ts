@@ -1,0 +1,41 @@
+// Starting and stopping one Parley instance. main.ts calls this with the environment's
+// configuration; the tests call it with theirs, so both run exactly the same wiring.
+import type { Config } from "./config.ts";
+import { createCore, type Core, type CoreOptions } from "./core.ts";
+import { createApp, type App } from "./app.ts";
+import { loadAssets } from "./web/assets.ts";
+import { CLOSE } from "./realtime/socket.ts";
+
+/** A graceful stop gives up waiting after this long and closes what is left. */
+const STOP_GRACE_MS = 8000;
+
+export interface Running {
+  core: Core;
+  app: App;
+  port: number;
+  /** Stop accepting, close sockets with 1012, let in-flight sends finish, close backends. */
+  stop(): Promise<void>;
+}
+
+export async function start(config: Config, options: CoreOptions = {}): Promise<Running> {
+  await loadAssets();
+  const core = await createCore(config, options);
+  const app = createApp(core).listen({ port: config.port, hostname: config.host });
+  const server = app.server!;
+  core.hub = server;
+  let stopping: Promise<void> | null = null;
+  return {
+    core,
+    app,
+    port: server.port!,
+    stop: () =>
+      (stopping ??= (async () => {
+        // Sockets first: a graceful server stop waits for every open socket and stream.
+        core.live.closeAll(CLOSE.restarting, "server restarting: reconnect and resume");
+        const graceful = server.stop(false);
+        const timedOut = await Promise.race([graceful.then(() => false), Bun.sleep(STOP_GRACE_MS).then(() => true)]);
+        if (timedOut) await server.stop(true);
+        await core.close();
+      })()),
+  };
+}

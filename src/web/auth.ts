@@ -1,0 +1,45 @@
+// Who is asking: a session from the `Authorization: Bearer` header (API clients) or from the
+// session cookie (pages, and the page script's own API calls). How they asked matters: a
+// cookie rides along on requests other sites make, a bearer header never does, so only
+// cookie requests need the Origin and CSRF checks.
+import type { Core } from "../core.ts";
+import { SESSION_TTL_MS, type Session } from "../auth/session.ts";
+import { AppError } from "../errors.ts";
+
+export const SESSION_COOKIE = "parley_session";
+
+export interface Auth {
+  session: Session | null;
+  via: "cookie" | "bearer" | null;
+}
+
+export async function authenticate(core: Core, headers: Record<string, string | undefined>, cookieToken: string | undefined): Promise<Auth> {
+  const header = headers.authorization;
+  if (header !== undefined) {
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    return { session: match ? await core.sessions.validate(match[1]) : null, via: "bearer" };
+  }
+  if (cookieToken) return { session: await core.sessions.validate(cookieToken), via: "cookie" };
+  return { session: null, via: null };
+}
+
+export function requireSession(auth: Auth): Session {
+  if (!auth.session) throw new AppError("unauthenticated", "Log in first: send the session cookie or an Authorization: Bearer token.");
+  return auth.session;
+}
+
+/** Served over HTTPS, directly or behind Caddy: then cookies get the Secure flag. */
+export function isHttps(request: Request): boolean {
+  return request.url.startsWith("https:") || request.headers.get("x-forwarded-proto")?.split(",")[0]?.trim() === "https";
+}
+
+export function sessionCookie(request: Request, token: string) {
+  return {
+    value: token,
+    httpOnly: true,
+    sameSite: "lax" as const,
+    path: "/",
+    secure: isHttps(request),
+    maxAge: Math.floor(SESSION_TTL_MS / 1000),
+  };
+}
