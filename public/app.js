@@ -47,7 +47,7 @@
     const form = document.getElementById("compose");
     const textarea = document.getElementById("compose-text");
     const status = document.getElementById("status");
-    const strings = JSON.parse(document.getElementById("strings")?.textContent || "{}");
+    const strings = JSON.parse(document.getElementById("strings")?.dataset.strings || "{}");
     const counters = {
       total: document.getElementById("count-total"),
       sent: document.getElementById("count-sent"),

@@ -56,7 +56,7 @@ export function createApp(core: Core) {
         throw new AppError("payload_too_large", `The request body is over ${MAX_BODY_BYTES / 1024} KiB.`);
       }
     })
-    .onError(({ code, error, request, set }) => {
+    .onError(({ code, error, request }) => {
       const api = new URL(request.url).pathname.startsWith("/api/");
       let err: AppError;
       if (error instanceof AppError) err = error;
@@ -68,14 +68,11 @@ export function createApp(core: Core) {
         core.log.error(`${request.method} ${new URL(request.url).pathname}: ${(error as Error)?.stack ?? error}`);
         err = new AppError("internal", "Something went wrong on our side.");
       }
-      set.status = err.status;
-      if (err.retryAfter !== undefined) set.headers["retry-after"] = String(err.retryAfter);
-      if (api) {
-        set.headers["content-type"] = "application/json";
-        return JSON.stringify(err.toJSON());
-      }
-      set.headers["content-type"] = "text/html; charset=utf-8";
-      return errorPage(request, err);
+      // A Response, not a value through `set`: errors thrown in onRequest skip the body mapping.
+      const headers: Record<string, string> = { ...SECURITY_HEADERS, "cache-control": "no-store" };
+      if (err.retryAfter !== undefined) headers["retry-after"] = String(err.retryAfter);
+      if (api) return Response.json(err.toJSON(), { status: err.status, headers });
+      return new Response(errorPage(request, err), { status: err.status, headers: { ...headers, "content-type": "text/html; charset=utf-8" } });
     })
     .get("/healthz", async ({ set }) => {
       const report = await health(core);

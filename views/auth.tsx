@@ -13,11 +13,13 @@ export function AuthPage({ ctx, mode, form = {} }: { ctx: PageContext; mode: "lo
   return (
     <Layout ctx={ctx} title={title} page={mode}>
       <main class="auth">
-        <h1>{title}</h1>
+        <h1 safe>{title}</h1>
         <form method="post" action={mode === "login" ? "/login" : "/signup"} class="card" novalidate>
           <CsrfField ctx={ctx} />
           <FieldError id="form-error" text={errors.form} />
-          <label for="username">{t.auth.username}</label>
+          <label for="username" safe>
+            {t.auth.username}
+          </label>
           <input
             id="username"
             name="username"
@@ -28,12 +30,16 @@ export function AuthPage({ ctx, mode, form = {} }: { ctx: PageContext; mode: "lo
             required
             maxlength="32"
             aria-invalid={errors.username ? "true" : undefined}
-            aria-describedby={errors.username ? "username-error" : "username-hint"}
+            aria-describedby={errors.username ? "username-error" : mode === "signup" ? "username-hint" : undefined}
             autofocus
           />
-          {mode === "signup" ? <p class="hint" id="username-hint">{t.auth.usernameHint}</p> : ""}
+          {mode === "signup" ? <p class="hint" id="username-hint" safe>
+              {t.auth.usernameHint}
+            </p> : ""}
           <FieldError id="username-error" text={errors.username} />
-          <label for="password">{t.auth.password}</label>
+          <label for="password" safe>
+            {t.auth.password}
+          </label>
           <input
             id="password"
             name="password"
@@ -41,22 +47,24 @@ export function AuthPage({ ctx, mode, form = {} }: { ctx: PageContext; mode: "lo
             autocomplete={mode === "login" ? "current-password" : "new-password"}
             required
             aria-invalid={errors.password ? "true" : undefined}
-            aria-describedby={errors.password ? "password-error" : "password-hint"}
+            aria-describedby={errors.password ? "password-error" : mode === "signup" ? "password-hint" : undefined}
           />
-          {mode === "signup" ? <p class="hint" id="password-hint">{t.auth.passwordHint}</p> : ""}
+          {mode === "signup" ? <p class="hint" id="password-hint" safe>
+              {t.auth.passwordHint}
+            </p> : ""}
           <FieldError id="password-error" text={errors.password} />
-          <button type="submit" class="primary">
+          <button type="submit" class="primary" safe>
             {mode === "login" ? t.auth.logIn : t.auth.signUp}
           </button>
         </form>
         <p class="switch">
           {mode === "login" ? (
             <>
-              {t.auth.noAccount} <a href="/signup">{t.nav.signUp}</a>
+              <span safe>{t.auth.noAccount}</span> <a href="/signup" safe>{t.nav.signUp}</a>
             </>
           ) : (
             <>
-              {t.auth.haveAccount} <a href="/login">{t.nav.logIn}</a>
+              <span safe>{t.auth.haveAccount}</span> <a href="/login" safe>{t.nav.logIn}</a>
             </>
           )}
         </p>

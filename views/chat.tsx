@@ -17,7 +17,7 @@ export interface ComposeForm {
 export function EarlierItem({ ctx, threadId, before }: { ctx: PageContext; threadId: number; before: number }) {
   return (
     <li class="earlier">
-      <a href={`/chat/${threadId}?before=${before}`} hx-get={`/chat/${threadId}/messages?before=${before}`} hx-target="closest li" hx-swap="outerHTML">
+      <a href={`/chat/${threadId}?before=${before}`} hx-get={`/chat/${threadId}/messages?before=${before}`} hx-target="closest li" hx-swap="outerHTML" safe>
         {ctx.locale.t.chat.earlier}
       </a>
     </li>
@@ -32,7 +32,9 @@ export function MessagePage({ ctx, threadId, messages }: { ctx: PageContext; thr
       {first && first.seq > 1 ? (
         <EarlierItem ctx={ctx} threadId={threadId} before={first.seq} />
       ) : (
-        <li class="beginning">{ctx.locale.t.chat.beginning}</li>
+        <li class="beginning" safe>
+          {ctx.locale.t.chat.beginning}
+        </li>
       )}
       {messages.map((message) => (
         <MessageItem message={message} viewerId={ctx.user?.id} time={ctx.locale.time(message.createdAt)} />
@@ -62,11 +64,11 @@ export function Compose({ ctx, threadId, form }: { ctx: PageContext; threadId: n
         {form.text ?? ""}
       </textarea>
       <div class="compose-bar">
-        <span class="hint" id="compose-hint">
+        <span class="hint" id="compose-hint" safe>
           {t.chat.sendHint}
         </span>
         <FieldError id="compose-error" text={error} />
-        <button type="submit" class="primary">
+        <button type="submit" class="primary" safe>
           {t.chat.send}
         </button>
       </div>
@@ -100,27 +102,33 @@ export function ChatPage({
         data-live={older ? "false" : "true"}
       >
         <header class="chat-head">
-          <a href="/messages" class="back">
-            ← {t.chat.back}
+          <a href="/messages" class="back" safe>
+            {`← ${t.chat.back}`}
           </a>
           <h1>
-            <span class="with">{t.chat.with} </span>
+            <span class="with" safe>{`${t.chat.with} `}</span>
             <span class="partner" safe>
               {name}
             </span>
           </h1>
           <dl class="counters">
             <div>
-              <dt>{t.chat.total}</dt>
-              <dd id="count-total">{String(thread.total)}</dd>
+              <dt safe>{t.chat.total}</dt>
+              <dd id="count-total" safe>
+                {String(thread.total)}
+              </dd>
             </div>
             <div>
-              <dt>{t.chat.received}</dt>
-              <dd id="count-received">{String(thread.received)}</dd>
+              <dt safe>{t.chat.received}</dt>
+              <dd id="count-received" safe>
+                {String(thread.received)}
+              </dd>
             </div>
             <div>
-              <dt>{t.chat.sent}</dt>
-              <dd id="count-sent">{String(thread.sent)}</dd>
+              <dt safe>{t.chat.sent}</dt>
+              <dd id="count-sent" safe>
+                {String(thread.sent)}
+              </dd>
             </div>
           </dl>
           <p id="status" class="status" role="status" aria-live="polite"></p>
@@ -130,14 +138,19 @@ export function ChatPage({
         </ol>
         {older ? (
           <p class="newer">
-            <a href={`/chat/${thread.id}`}>{t.chat.latest} ↓</a>
+            <a href={`/chat/${thread.id}`} safe>
+              {`${t.chat.latest} ↓`}
+            </a>
           </p>
         ) : (
           ""
         )}
         <Compose ctx={ctx} threadId={thread.id} form={form} />
-        <script type="application/json" id="strings">
-          {JSON.stringify({
+        {/* The page script's words, in the page's language; an attribute is escaped like any other. */}
+        <div
+          id="strings"
+          hidden
+          data-strings={JSON.stringify({
             live: t.chat.live,
             connecting: t.chat.connecting,
             reconnecting: t.chat.reconnecting,
@@ -145,8 +158,8 @@ export function ChatPage({
             failed: t.chat.failed,
             retry: t.chat.retry,
             errors: t.errors,
-          }).replaceAll("<", "\\u003c")}
-        </script>
+          })}
+        ></div>
       </main>
     </Layout>
   );

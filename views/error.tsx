@@ -4,10 +4,12 @@ export function ErrorPage({ ctx, status, text }: { ctx: PageContext; status: num
   return (
     <Layout ctx={ctx} title={String(status)} page="error">
       <main class="error-page">
-        <h1>{String(status)}</h1>
+        <h1 safe>{String(status)}</h1>
         <p safe>{text}</p>
         <p>
-          <a href={ctx.user ? "/messages" : "/"}>{ctx.user ? ctx.locale.t.nav.conversations : ctx.locale.t.appName}</a>
+          <a href={ctx.user ? "/messages" : "/"} safe>
+            {ctx.user ? ctx.locale.t.nav.conversations : ctx.locale.t.appName}
+          </a>
         </p>
       </main>
     </Layout>

@@ -26,7 +26,7 @@ export function Layout({ ctx, title, children, page }: { ctx: PageContext; title
         <head>
           <meta charset="utf-8" />
           <meta name="viewport" content="width=device-width, initial-scale=1" />
-          <title>{`${title} · ${t.appName}`}</title>
+          <title safe>{`${title} · ${t.appName}`}</title>
           <meta name="htmx-config" content='{"includeIndicatorCSS":false}' />
           <link rel="stylesheet" href={assetUrl("app.css")} />
           <script src={assetUrl("htmx.min.js")} defer></script>
@@ -34,34 +34,34 @@ export function Layout({ ctx, title, children, page }: { ctx: PageContext; title
         </head>
         <body data-page={page} data-me={ctx.user ? String(ctx.user.id) : ""} data-lang={ctx.locale.lang}>
           <header class="top">
-            <a class="brand" href={ctx.user ? "/messages" : "/"}>
+            <a class="brand" href={ctx.user ? "/messages" : "/"} safe>
               {t.appName}
             </a>
             <nav>
               {ctx.user ? (
                 <>
-                  <a href="/messages">{t.nav.conversations}</a>
+                  <a href="/messages" safe>{t.nav.conversations}</a>
                   <span class="me" safe>
                     {ctx.user.username}
                   </span>
                   <form method="post" action="/logout" class="inline">
                     <CsrfField ctx={ctx} />
-                    <button type="submit" class="link">
+                    <button type="submit" class="link" safe>
                       {t.nav.logOut}
                     </button>
                   </form>
                 </>
               ) : (
                 <>
-                  <a href="/login">{t.nav.logIn}</a>
-                  <a href="/signup">{t.nav.signUp}</a>
+                  <a href="/login" safe>{t.nav.logIn}</a>
+                  <a href="/signup" safe>{t.nav.signUp}</a>
                 </>
               )}
               <form method="post" action="/lang" class="inline lang">
                 <CsrfField ctx={ctx} />
                 <input type="hidden" name="back" value={ctx.path} />
                 {Object.values(LANGS).map((l) => (
-                  <button type="submit" name="lang" value={l.lang} class="link" aria-pressed={String(l.lang === ctx.locale.lang)}>
+                  <button type="submit" name="lang" value={l.lang} class="link" aria-pressed={String(l.lang === ctx.locale.lang)} safe>
                     {l.languageName}
                   </button>
                 ))}

@@ -20,7 +20,7 @@ export function MessageItem({ message, viewerId, time }: { message: Message; vie
         <span class="who" safe>
           {message.sender.username}
         </span>
-        <time datetime={message.createdAt}>{time ?? message.createdAt.slice(11, 16) + " UTC"}</time>
+        <time datetime={message.createdAt} safe>{time ?? message.createdAt.slice(11, 16) + " UTC"}</time>
       </div>
       <div class="text" safe>
         {message.text}

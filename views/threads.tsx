@@ -25,19 +25,25 @@ export function ThreadItem({ ctx, thread }: { ctx: PageContext; thread: Thread }
         <span class="name" safe>
           {threadName(thread, me)}
         </span>
-        <span class="count">{ctx.locale.plural(t.plural.messages, thread.total)}</span>
-        {thread.unread > 0 ? <span class="badge">{ctx.locale.plural(t.plural.unread, thread.unread)}</span> : ""}
-        {thread.lastMessageAt ? <time datetime={thread.lastMessageAt}>{ctx.locale.time(thread.lastMessageAt)}</time> : ""}
-        <span class="preview">
-          {last ? (
-            <>
-              {last.senderId === me ? <span class="you">{t.list.you}: </span> : ""}
-              <span safe>{last.text}</span>
-            </>
-          ) : (
-            t.list.noMessages
-          )}
+        <span class="count" safe>
+          {ctx.locale.plural(t.plural.messages, thread.total)}
         </span>
+        {thread.unread > 0 ? <span class="badge" safe>
+            {ctx.locale.plural(t.plural.unread, thread.unread)}
+          </span> : ""}
+        {thread.lastMessageAt ? <time datetime={thread.lastMessageAt} safe>
+            {ctx.locale.time(thread.lastMessageAt)}
+          </time> : ""}
+        {last ? (
+          <span class="preview">
+            {last.senderId === me ? <span class="you" safe>{`${t.list.you}: `}</span> : ""}
+            <span safe>{last.text}</span>
+          </span>
+        ) : (
+          <span class="preview" safe>
+            {t.list.noMessages}
+          </span>
+        )}
       </a>
     </li>
   );
@@ -57,11 +63,13 @@ export function NewMessage({ ctx, form }: { ctx: PageContext; form: NewMessageFo
       hx-swap="outerHTML"
       novalidate
     >
-      <h2>{t.list.newMessage}</h2>
+      <h2 safe>{t.list.newMessage}</h2>
       <CsrfField ctx={ctx} />
       <input type="hidden" name="clientId" value={form.clientId} />
       <FieldError id="new-form-error" text={errors.form} />
-      <label for="to">{t.list.to}</label>
+      <label for="to" safe>
+        {t.list.to}
+      </label>
       <input
         id="to"
         name="to"
@@ -75,12 +83,14 @@ export function NewMessage({ ctx, form }: { ctx: PageContext; form: NewMessageFo
         aria-describedby={errors.to ? "to-error" : undefined}
       />
       <FieldError id="to-error" text={errors.to} />
-      <label for="new-text">{t.list.text}</label>
+      <label for="new-text" safe>
+        {t.list.text}
+      </label>
       <textarea id="new-text" name="text" rows="3" required aria-invalid={errors.text ? "true" : undefined} aria-describedby={errors.text ? "new-text-error" : undefined} safe>
         {form.text ?? ""}
       </textarea>
       <FieldError id="new-text-error" text={errors.text} />
-      <button type="submit" class="primary">
+      <button type="submit" class="primary" safe>
         {t.list.send}
       </button>
     </form>
@@ -92,8 +102,10 @@ export function ThreadsPage({ ctx, threads, form }: { ctx: PageContext; threads:
   return (
     <Layout ctx={ctx} title={t.list.title} page="threads">
       <main class="threads">
-        <h1>{t.list.title}</h1>
-        {threads.length === 0 ? <p class="empty">{t.list.empty}</p> : ""}
+        <h1 safe>{t.list.title}</h1>
+        {threads.length === 0 ? <p class="empty" safe>
+            {t.list.empty}
+          </p> : ""}
         <ul id="threads">
           {threads.map((thread) => (
             <ThreadItem ctx={ctx} thread={thread} />

@@ -3,11 +3,11 @@
 import { Elysia, t } from "elysia";
 import type { Core } from "../core.ts";
 import { logIn, signUp } from "../chat/accounts.ts";
-import { postMessage } from "../chat/send.ts";
-import { getThread, history, listThreads, markRead, openDirect, MAX_PAGE_SIZE, type Thread } from "../chat/threads.ts";
+import { postMessage, startConversation } from "../chat/send.ts";
+import { getThread, history, listThreads, markRead, MAX_PAGE_SIZE, type Thread } from "../chat/threads.ts";
 import { AppError } from "../errors.ts";
 import { fromOwnPage, isAllowedOrigin } from "../auth/origin.ts";
-import { authenticate, requireSession, sessionCookie, SESSION_COOKIE } from "../web/auth.ts";
+import { authenticate, expiredSessionCookie, requireSession, sessionCookie, SESSION_COOKIE } from "../web/auth.ts";
 import { intQuery, seqValue, threadIdParam } from "../web/params.ts";
 
 /** The thread as API clients see it (the page-only fields stay out). */
@@ -58,9 +58,9 @@ export function apiRoutes(core: Core) {
         },
         { body: credentials },
       )
-      .post("/logout", async ({ auth, cookie, set }) => {
+      .post("/logout", async ({ auth, cookie, request, set }) => {
         await core.sessions.invalidate(requireSession(auth));
-        cookie[SESSION_COOKIE]!.remove();
+        cookie[SESSION_COOKIE]!.set(expiredSessionCookie(request));
         set.status = 204;
       })
       .get("/me", ({ auth }) => ({ user: requireSession(auth).user }))
@@ -72,11 +72,9 @@ export function apiRoutes(core: Core) {
           if (body.participants.length !== 1) {
             throw new AppError("invalid_participants", "Name exactly one other person to write to.");
           }
-          const { thread, created } = await openDirect(core, me, body.participants[0]);
+          const { thread, created, message } = await startConversation(core, me, { to: body.participants[0], text: body.text, clientId: body.clientId });
           set.status = created ? 201 : 200;
-          if (body.text === undefined) return { thread: apiThread(thread) };
-          const { message } = await postMessage(core, me, { threadId: thread.id, text: body.text, clientId: body.clientId });
-          return { thread: apiThread(await getThread(core, me, thread.id)), message };
+          return message ? { thread: apiThread(thread), message } : { thread: apiThread(thread) };
         },
         { body: t.Object({ participants: t.Array(t.String(), { maxItems: 100 }), text: t.Optional(t.Unknown()), clientId: t.Optional(t.Unknown()) }) },
       )

@@ -2,7 +2,8 @@
 // postMessage. It checks the text, stores it through the group-commit writer and only then
 // (in onCommitted) counts and publishes it.
 import { AppError } from "../errors.ts";
-import type { UserRef } from "../realtime/events.ts";
+import type { Message, UserRef } from "../realtime/events.ts";
+import { getThread, openDirect, type Thread } from "./threads.ts";
 import { topics } from "../realtime/topics.ts";
 import type { Core } from "../core.ts";
 import type { WriteResult } from "./writer.ts";
@@ -51,4 +52,24 @@ export function onCommitted(core: Core, results: WriteResult[]): void {
     core.counters.record(message.threadId, message.seq, message.sender.id).catch(() => {});
     core.bus.publish(topics.thread(message.threadId), { type: "message", message });
   }
+}
+
+/**
+ * "New message" by username: the 1:1 conversation with that person (the one that exists, or
+ * a new one) and, when there is text, the message in it. The text is checked first, so a
+ * refused message never leaves an empty conversation behind.
+ */
+export async function startConversation(
+  core: Core,
+  sender: UserRef,
+  input: { to?: unknown; text?: unknown; clientId?: unknown },
+): Promise<{ thread: Thread; created: boolean; message?: Message }> {
+  if (input.text !== undefined) {
+    checkText(input.text);
+    checkClientId(input.clientId);
+  }
+  const opened = await openDirect(core, sender, input.to);
+  if (input.text === undefined) return opened;
+  const { message } = await postMessage(core, sender, { threadId: opened.thread.id, text: input.text, clientId: input.clientId });
+  return { thread: await getThread(core, sender, opened.thread.id), created: opened.created, message };
 }

@@ -43,3 +43,8 @@ export function sessionCookie(request: Request, token: string) {
     maxAge: Math.floor(SESSION_TTL_MS / 1000),
   };
 }
+
+/** Expires the session cookie in the browser, whether or not this request carried it. */
+export function expiredSessionCookie(request: Request) {
+  return { ...sessionCookie(request, ""), maxAge: 0, expires: new Date(0) };
+}

@@ -4,14 +4,14 @@
 import { Elysia } from "elysia";
 import type { Core } from "../core.ts";
 import { logIn, signUp } from "../chat/accounts.ts";
-import { postMessage } from "../chat/send.ts";
-import { getThread, history, listThreads, markRead, openDirect, PAGE_SIZE } from "../chat/threads.ts";
+import { postMessage, startConversation } from "../chat/send.ts";
+import { getThread, history, listThreads, markRead, PAGE_SIZE } from "../chat/threads.ts";
 import { AppError } from "../errors.ts";
 import type { Session } from "../auth/session.ts";
 import { newPreSessionToken, PRE_SESSION_COOKIE, sameToken, sessionCsrfToken } from "../auth/csrf.ts";
 import { fromOwnPage } from "../auth/origin.ts";
 import { isLang, locale, negotiate, validTimeZone, type Locale } from "../i18n/index.ts";
-import { authenticate, isHttps, sessionCookie, SESSION_COOKIE } from "./auth.ts";
+import { authenticate, expiredSessionCookie, isHttps, sessionCookie, SESSION_COOKIE } from "./auth.ts";
 import { intQuery, threadIdParam } from "./params.ts";
 import type { PageContext } from "../../views/layout.tsx";
 import { AuthPage } from "../../views/auth.tsx";
@@ -100,9 +100,9 @@ export function pageRoutes(core: Core) {
           return <AuthPage ctx={ctx} mode="signup" form={{ username, errors: formErrors(err, ctx.locale) }} />;
         }
       })
-      .post("/logout", async ({ session, jar, redirect }) => {
+      .post("/logout", async ({ session, jar, request, redirect }) => {
         if (session) await core.sessions.invalidate(session);
-        jar[SESSION_COOKIE]!.remove();
+        jar[SESSION_COOKIE]!.set(expiredSessionCookie(request));
         return redirect("/login", 303);
       })
       .post("/lang", ({ body, jar, request, redirect }) => {
@@ -121,9 +121,7 @@ export function pageRoutes(core: Core) {
         const form: NewMessageForm = { to: field(body, "to"), text: field(body, "text"), clientId: field(body, "clientId") || newClientId() };
         const htmx = request.headers.get("hx-request") === "true";
         try {
-          if (form.text!.trim() === "") throw new AppError("empty_message", "The message is empty.", { field: "text" });
-          const { thread } = await openDirect(core, session.user, form.to);
-          await postMessage(core, session.user, { threadId: thread.id, text: form.text, clientId: form.clientId });
+          const { thread } = await startConversation(core, session.user, form);
           if (htmx) {
             set.status = 204;
             set.headers["hx-redirect"] = `/chat/${thread.id}`;
