@@ -35,10 +35,19 @@ const SECURITY_HEADERS = {
 
 const connections = new WeakMap<object, Connection>();
 
-export function createApp(core: Core) {
+export interface AppOptions {
+  /** Seconds an idle HTTP connection is kept (event streams opt out). Bun's default when unset. */
+  idleTimeoutS?: number;
+}
+
+export function createApp(core: Core, options: AppOptions = {}) {
   return new Elysia({
     // reusePort off: a second server on the same port is an error, not a silent co-tenant.
-    serve: { maxRequestBodySize: HARD_BODY_BYTES, reusePort: false },
+    serve: {
+      maxRequestBodySize: HARD_BODY_BYTES,
+      reusePort: false,
+      ...(options.idleTimeoutS !== undefined ? { idleTimeout: options.idleTimeoutS } : {}),
+    },
     websocket: {
       maxPayloadLength: MAX_FRAME_BYTES,
       backpressureLimit: BACKPRESSURE_BYTES,

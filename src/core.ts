@@ -15,7 +15,7 @@ import { onCommitted } from "./chat/send.ts";
 import { messagesOf } from "./chat/threads.ts";
 import { memoryBus, redisBus, type Bus, type BusHandler } from "./realtime/bus.ts";
 import { Fanout, type SocketHub } from "./realtime/fanout.ts";
-import { renderers } from "./realtime/render.ts";
+import { render } from "./realtime/render.ts";
 import { LiveClients } from "./realtime/live.ts";
 
 export interface Core {
@@ -70,7 +70,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
   const fanout: Fanout = new Fanout({
     bus,
     hub: () => core.hub,
-    render: renderers,
+    render,
     lastSeq: async (threadId) => (await tq.lastSeq(db, threadId))[0]?.lastSeq ?? 0,
     messagesAfter: (threadId, after, limit) => messagesOf(db, threadId, { after, limit }),
     log,

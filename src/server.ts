@@ -2,7 +2,7 @@
 // configuration; the tests call it with theirs, so both run exactly the same wiring.
 import type { Config } from "./config.ts";
 import { createCore, type Core, type CoreOptions } from "./core.ts";
-import { createApp, type App } from "./app.ts";
+import { createApp, type App, type AppOptions } from "./app.ts";
 import { loadAssets } from "./web/assets.ts";
 import { CLOSE } from "./realtime/socket.ts";
 
@@ -17,10 +17,10 @@ export interface Running {
   stop(): Promise<void>;
 }
 
-export async function start(config: Config, options: CoreOptions = {}): Promise<Running> {
+export async function start(config: Config, options: CoreOptions & AppOptions = {}): Promise<Running> {
   await loadAssets();
   const core = await createCore(config, options);
-  const app = createApp(core).listen({ port: config.port, hostname: config.host });
+  const app = createApp(core, options).listen({ port: config.port, hostname: config.host });
   const server = app.server!;
   core.hub = server;
   let stopping: Promise<void> | null = null;

@@ -3,8 +3,9 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { startServer, type TestServer } from "./helpers/server.ts";
-import { signup, startThread, type Person } from "./helpers/client.ts";
+import { rmSync } from "node:fs";
+import { embedded, freshDataDir, startServer, type TestServer } from "./helpers/server.ts";
+import { api, signup, startThread, type Person } from "./helpers/client.ts";
 import { ARTIFACTS, haveChromium, launch } from "./helpers/chromium.ts";
 
 let server: TestServer;
@@ -76,3 +77,96 @@ test.skipIf(!haveChromium)("alice sends with Ctrl+Enter; bob sees it live and th
   await a.context.close();
   await b.context.close();
 }, 60_000);
+
+test.skipIf(!haveChromium)("without WebSocket the conversation page falls back to SSE and plain POSTs, live both ways", async () => {
+  const [alice, bob] = await Promise.all([signup(server, "alice"), signup(server, "bob")]);
+  const { thread } = await startThread(server, alice, bob, "can you hear me?");
+  const a = await pageAs(alice);
+  await a.context.addInitScript(() => {
+    // An old browser, or a proxy that will not pass WebSocket.
+    delete (window as { WebSocket?: unknown }).WebSocket;
+  });
+  const page = await a.context.newPage();
+  await page.goto(`${server.url}/chat/${thread.id}`);
+  await page.locator("#status[data-state=live]").waitFor();
+  expect(await page.evaluate(() => typeof (window as { WebSocket?: unknown }).WebSocket)).toBe("undefined");
+
+  await api(server, bob, "POST", `/api/v1/threads/${thread.id}/messages`, { text: "loud and clear, over SSE" });
+  await page.locator("#messages li.msg", { hasText: "loud and clear, over SSE" }).waitFor();
+  expect(await page.textContent("#count-received")).toBe("1");
+
+  await page.fill("#compose-text", "sent by POST");
+  await page.press("#compose-text", "Control+Enter");
+  await page.locator("#messages li.msg.mine:not(.pending)", { hasText: "sent by POST" }).waitFor();
+  expect(await page.locator("#messages li.msg", { hasText: "sent by POST" }).count()).toBe(1);
+  const stored = await api(server, bob, "GET", `/api/v1/threads/${thread.id}/messages`);
+  expect(stored.body.messages.map((m: { text: string }) => m.text)).toEqual(["can you hear me?", "loud and clear, over SSE", "sent by POST"]);
+  await page.screenshot({ path: join(ARTIFACTS, "chat-sse-fallback.png"), fullPage: true });
+  await a.context.close();
+}, 60_000);
+
+test.skipIf(!haveChromium)("the list page follows the feed: a new message moves its conversation up with an unread badge", async () => {
+  const [alice, bob, carol] = await Promise.all([signup(server, "alice"), signup(server, "bob"), signup(server, "carol")]);
+  const withBob = (await startThread(server, bob, alice, "from bob")).thread.id;
+  await Bun.sleep(20);
+  const withCarol = (await startThread(server, carol, alice, "from carol")).thread.id;
+  const a = await pageAs(alice);
+  await a.page.goto(`${server.url}/messages`);
+  await a.page.locator("#status[data-state=live]").waitFor();
+  const order = () => a.page.$$eval("#threads li.thread", (items) => items.map((li) => Number((li as HTMLElement).dataset.threadId)));
+  expect(await order()).toEqual([withCarol, withBob]);
+
+  await api(server, bob, "POST", `/api/v1/threads/${withBob}/messages`, { text: "bob again" });
+  await a.page.locator(`#thread-${withBob}[data-unread="2"]`).waitFor();
+  expect(await order()).toEqual([withBob, withCarol]);
+  expect(await a.page.textContent(`#thread-${withBob} .preview`)).toContain("bob again");
+  expect(await a.page.title()).toMatch(/^\(3\) /);
+
+  // A stranger writes for the first time: the new conversation appears at the top.
+  const dave = await signup(server, "dave");
+  const withDave = (await startThread(server, dave, alice, "hello from dave")).thread.id;
+  await a.page.locator(`#thread-${withDave}`).waitFor();
+  expect((await order())[0]).toBe(withDave);
+  await a.context.close();
+}, 60_000);
+
+test.skipIf(!haveChromium)("after a server restart the page reconnects, catches up, and a message typed while it was down arrives once", async () => {
+  const dataDir = embedded ? freshDataDir() : undefined;
+  let own = await startServer({ dataDir });
+  const port = own.running.port;
+  try {
+    const [alice, bob] = await Promise.all([signup(own, "alice"), signup(own, "bob")]);
+    const { thread } = await startThread(own, bob, alice, "before the restart");
+    const context = await browser.newContext({ locale: "en-US" });
+    await context.addCookies([{ name: "parley_session", value: alice.token, url: own.url, httpOnly: true, sameSite: "Lax" }]);
+    const page = await context.newPage();
+    await page.goto(`${own.url}/chat/${thread.id}`);
+    await page.locator("#status[data-state=live]").waitFor();
+
+    await own.stop();
+    await page.locator("#status[data-state=reconnecting]").waitFor();
+    // Typed while the server is down: shown as pending.
+    await page.fill("#compose-text", "typed while you were down");
+    await page.press("#compose-text", "Control+Enter");
+    await page.locator("#messages li.msg.pending", { hasText: "typed while you were down" }).waitFor();
+
+    own = await startServer({ dataDir, port });
+    // bob writes before alice's page is back: she must catch up on it.
+    await api(own, bob, "POST", `/api/v1/threads/${thread.id}/messages`, { text: "while you reconnected" });
+    await page.locator("#status[data-state=live]").waitFor({ timeout: 40_000 });
+    await page.locator("#messages li.msg", { hasText: "while you reconnected" }).waitFor();
+    await page.locator("#messages li.msg:not(.pending)", { hasText: "typed while you were down" }).waitFor();
+    await page.locator("#messages li.pending").waitFor({ state: "detached" });
+
+    const texts = await page.$$eval("#messages li.msg .text", (items) => items.map((i) => i.textContent));
+    expect(texts).toEqual(["before the restart", "while you reconnected", "typed while you were down"]);
+    const stored = await api(own, bob, "GET", `/api/v1/threads/${thread.id}/messages`);
+    expect(stored.body.messages.map((m: { text: string }) => m.text)).toEqual(texts);
+    expect(await page.textContent("#count-total")).toBe("3");
+    await page.screenshot({ path: join(ARTIFACTS, "chat-after-restart.png"), fullPage: true });
+    await context.close();
+  } finally {
+    await own.stop();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  }
+}, 90_000);

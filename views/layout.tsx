@@ -69,6 +69,20 @@ export function Layout({ ctx, title, children, page }: { ctx: PageContext; title
             </nav>
           </header>
           {children}
+          {/* The page script's words, in the page's language; an attribute is escaped like any other. */}
+          <div
+            id="strings"
+            hidden
+            data-strings={JSON.stringify({
+              live: t.chat.live,
+              connecting: t.chat.connecting,
+              reconnecting: t.chat.reconnecting,
+              pending: t.chat.pending,
+              failed: t.chat.failed,
+              retry: t.chat.retry,
+              errors: t.errors,
+            })}
+          ></div>
         </body>
       </html>
     </>

@@ -20,7 +20,13 @@ export function ThreadItem({ ctx, thread }: { ctx: PageContext; thread: Thread }
   const me = ctx.user!.id;
   const last = thread.lastMessage;
   return (
-    <li class={thread.unread > 0 ? "thread unread" : "thread"} id={`thread-${thread.id}`} data-thread-id={String(thread.id)} data-last-seq={String(thread.lastSeq)}>
+    <li
+      class={thread.unread > 0 ? "thread unread" : "thread"}
+      id={`thread-${thread.id}`}
+      data-thread-id={String(thread.id)}
+      data-last-seq={String(thread.lastSeq)}
+      data-unread={String(thread.unread)}
+    >
       <a href={`/chat/${thread.id}`}>
         <span class="name" safe>
           {threadName(thread, me)}
@@ -97,16 +103,18 @@ export function NewMessage({ ctx, form }: { ctx: PageContext; form: NewMessageFo
   );
 }
 
-export function ThreadsPage({ ctx, threads, form }: { ctx: PageContext; threads: Thread[]; form: NewMessageForm }) {
+export function ThreadsPage({ ctx, threads, form, cursor }: { ctx: PageContext; threads: Thread[]; form: NewMessageForm; cursor: string }) {
   const { t } = ctx.locale;
   return (
     <Layout ctx={ctx} title={t.list.title} page="threads">
       <main class="threads">
         <h1 safe>{t.list.title}</h1>
+        <p id="status" class="status" role="status" aria-live="polite"></p>
         {threads.length === 0 ? <p class="empty" safe>
             {t.list.empty}
           </p> : ""}
-        <ul id="threads">
+        {/* The feed resumes from when this list was read. */}
+        <ul id="threads" data-cursor={cursor}>
           {threads.map((thread) => (
             <ThreadItem ctx={ctx} thread={thread} />
           ))}

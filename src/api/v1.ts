@@ -4,16 +4,27 @@ import { Elysia, t } from "elysia";
 import type { Core } from "../core.ts";
 import { logIn, signUp } from "../chat/accounts.ts";
 import { postMessage, startConversation } from "../chat/send.ts";
-import { getThread, history, listThreads, markRead, MAX_PAGE_SIZE, type Thread } from "../chat/threads.ts";
+import { apiThread, assertMember, getThread, history, listThreads, markRead, MAX_PAGE_SIZE } from "../chat/threads.ts";
 import { AppError } from "../errors.ts";
 import { fromOwnPage, isAllowedOrigin } from "../auth/origin.ts";
-import { authenticate, expiredSessionCookie, requireSession, sessionCookie, SESSION_COOKIE } from "../web/auth.ts";
+import { authenticate, expiredSessionCookie, requireSession, sessionCookie, SESSION_COOKIE, type Auth } from "../web/auth.ts";
+import type { SessionUser } from "../auth/session.ts";
+import { feedCursor, parseCursor } from "../chat/feed.ts";
+import { catchUpFeed, catchUpThread } from "../realtime/resume.ts";
+import { eventStream, renderingOf } from "../realtime/stream.ts";
+import { feedFrame, render } from "../realtime/render.ts";
 import { intQuery, seqValue, threadIdParam } from "../web/params.ts";
 
-/** The thread as API clients see it (the page-only fields stay out). */
-export function apiThread(thread: Thread) {
-  const { id, kind, title, participants, lastMessageAt, lastSeq, total, sent, received, unread } = thread;
-  return { id, kind, title, participants, lastMessageAt, lastSeq, total, sent, received, unread };
+/**
+ * Who opens an event stream. A cookie stream must come from our own pages: a same-origin
+ * EventSource sends no Origin, but does send Sec-Fetch-Site: same-origin.
+ */
+function streamUser(core: Core, auth: Auth, request: Request): SessionUser {
+  const user = requireSession(auth).user;
+  if (auth.via === "cookie" && !fromOwnPage(request, core.config.allowedOrigins)) {
+    throw new AppError("forbidden", "Event streams with a cookie open only from this site's pages.");
+  }
+  return user;
 }
 
 const credentials = t.Object({ username: t.Unknown(), password: t.Unknown() });
@@ -99,6 +110,34 @@ export function apiRoutes(core: Core) {
         },
         { body: t.Object({ text: t.Unknown(), clientId: t.Optional(t.Unknown()) }) },
       )
+      // Server-Sent Events: the thread's messages, and the person's feed (see realtime/stream.ts).
+      .get("/threads/:id/events", async ({ auth, params, query, request, server }) => {
+        const me = streamUser(core, auth, request);
+        const threadId = threadIdParam(params.id);
+        await assertMember(core, me, threadId);
+        const after = intQuery(request.headers.get("last-event-id") ?? query.after, "after (or Last-Event-ID)") ?? null;
+        server?.timeout(request, 0); // Bun's idle timeout would cut a quiet stream
+        const rendering = renderingOf(request);
+        return eventStream(core, me, request, async (sink) => {
+          const follow = await catchUpThread(core, threadId, after, (message) => sink.send(render({ type: "message", message }, rendering)));
+          if (follow.reset) {
+            sink.send(`event: reset\ndata: ${JSON.stringify({ threadId, lastSeq: follow.lastSeq, reason: "too many messages missed: fetch the history, then reconnect" })}\n\n`);
+            return "reset";
+          }
+          sink.send(`event: subscribed\ndata: ${JSON.stringify({ threadId, lastSeq: follow.lastSeq })}\n\n`);
+          return follow;
+        });
+      })
+      .get("/events", async ({ auth, query, request, server }) => {
+        const me = streamUser(core, auth, request);
+        const since = parseCursor(request.headers.get("last-event-id") ?? query.after);
+        server?.timeout(request, 0);
+        return eventStream(core, me, request, async (sink) => {
+          const follow = await catchUpFeed(core, me, since, (cursor, change) => sink.send(`id: ${cursor}\nevent: feed\ndata: ${feedFrame(cursor, change)}\n\n`));
+          sink.send(`event: subscribed\ndata: ${JSON.stringify({ feed: "me", cursor: feedCursor() })}\n\n`);
+          return follow;
+        });
+      })
       .post(
         "/threads/:id/read",
         async ({ auth, params, body, set }) => {

@@ -7,6 +7,7 @@ import { getThread, openDirect, type Thread } from "./threads.ts";
 import { topics } from "../realtime/topics.ts";
 import type { Core } from "../core.ts";
 import type { WriteResult } from "./writer.ts";
+import { publishFeed } from "./feed.ts";
 
 /** Counted in characters (code points), not bytes or UTF-16 units. */
 export const MAX_MESSAGE_CHARS = 10_000;
@@ -45,12 +46,14 @@ export async function postMessage(core: Core, sender: UserRef, input: SendInput)
 
 /**
  * Runs after each group commit, before any sender hears back: counters first, then one
- * publish per message, in seq order.
+ * publish per message, in seq order, and a feed event for each member.
  */
 export function onCommitted(core: Core, results: WriteResult[]): void {
-  for (const { message } of results) {
+  for (const { message, created, thread, members } of results) {
     core.counters.record(message.threadId, message.seq, message.sender.id).catch(() => {});
     core.bus.publish(topics.thread(message.threadId), { type: "message", message });
+    // A retried send's thread state is old news; only new messages change the lists.
+    if (created) publishFeed(core, members, { kind: "message", thread, message }, message.createdAt);
   }
 }
 

@@ -4,7 +4,8 @@ import type { Core } from "../core.ts";
 import type { Db } from "../db/client.ts";
 import { messages as mq, threads as q, type ThreadRow } from "../db/queries.ts";
 import { AppError, notFound } from "../errors.ts";
-import type { Message, UserRef } from "../realtime/events.ts";
+import type { Message, ThreadHead, UserRef } from "../realtime/events.ts";
+import { publishFeed } from "./feed.ts";
 import { findUser } from "./accounts.ts";
 import { countsFor } from "./counters.ts";
 
@@ -25,7 +26,15 @@ export interface Thread {
   received: number;
   unread: number;
   readSeq: number;
+  readAt: string | null;
+  joinedAt: string;
   lastMessage: { text: string; senderId: number } | null;
+}
+
+/** The thread as API clients and feeds see it (the page-only fields stay out). */
+export function apiThread(thread: Thread) {
+  const { id, kind, title, participants, lastMessageAt, lastSeq, total, sent, received, unread } = thread;
+  return { id, kind, title, participants, lastMessageAt, lastSeq, total, sent, received, unread };
 }
 
 async function withCounts(core: Core, viewer: UserRef, rows: ThreadRow[]): Promise<Thread[]> {
@@ -44,6 +53,8 @@ async function withCounts(core: Core, viewer: UserRef, rows: ThreadRow[]): Promi
       received: c.received,
       unread: row.unread,
       readSeq: row.readSeq,
+      readAt: row.readAt,
+      joinedAt: row.joinedAt,
       lastMessage: row.lastText === null || row.lastSenderId === null ? null : { text: row.lastText, senderId: row.lastSenderId },
     };
   });
@@ -79,7 +90,13 @@ export async function openDirect(core: Core, viewer: UserRef, username: unknown)
   // No row: the pair has a thread already (perhaps made by the other side a moment ago).
   const id = inserted?.id ?? (await q.findDirect(core.db, key))[0]?.id;
   if (id === undefined) throw new AppError("internal", "The conversation could not be started.");
-  return { thread: await getThread(core, viewer, id), created: inserted !== undefined };
+  const thread = await getThread(core, viewer, id);
+  if (inserted) publishFeed(core, [low, high], { kind: "thread", thread: head(thread) });
+  return { thread, created: inserted !== undefined };
+}
+
+export function head(thread: Thread): ThreadHead {
+  return { id: thread.id, kind: thread.kind, title: thread.title, lastSeq: thread.lastSeq, lastMessageAt: thread.lastMessageAt };
 }
 
 export interface PageQuery {
@@ -91,12 +108,15 @@ export interface PageQuery {
 /** A page of history in ascending seq: before a seq, after a seq, or the latest. */
 export async function history(core: Core, viewer: UserRef, threadId: number, page: PageQuery = {}): Promise<Message[]> {
   await assertMember(core, viewer, threadId);
-  return messagesOf(core.db, threadId, page);
+  return messagesOf(core.db, threadId, { ...page, limit: Math.min(page.limit ?? PAGE_SIZE, MAX_PAGE_SIZE) });
 }
 
-/** History without the membership check, for callers that have just made it. */
+/**
+ * History without the membership check, for callers that have just made it. The limit is
+ * taken as given: resumes and gap fills read more than a page and must not be cut short.
+ */
 export async function messagesOf(db: Db, threadId: number, page: PageQuery): Promise<Message[]> {
-  const limit = Math.min(page.limit ?? PAGE_SIZE, MAX_PAGE_SIZE);
+  const limit = page.limit ?? PAGE_SIZE;
   const rows =
     page.after !== undefined
       ? await mq.pageAfter(db, threadId, page.after, limit)
@@ -112,9 +132,16 @@ export async function messagesOf(db: Db, threadId: number, page: PageQuery): Pro
   }));
 }
 
-/** Moves the reader's marker forward (never back); returns the marker in force. */
+/**
+ * Moves the reader's marker forward (never back); returns the marker in force. When it moved,
+ * the reader's other tabs and devices hear of it on their feed, with the unread count.
+ */
 export async function markRead(core: Core, viewer: UserRef, threadId: number, seq: number): Promise<number> {
   const [row] = await q.markRead(core.db, threadId, viewer.id, seq);
   if (!row) throw notFound();
+  if (row.readSeq > row.previousReadSeq) {
+    const thread = await getThread(core, viewer, threadId);
+    publishFeed(core, [viewer.id], { kind: "read", thread: head(thread), readSeq: thread.readSeq, unread: thread.unread });
+  }
   return row.readSeq;
 }

@@ -9,7 +9,7 @@
 import { isUnavailable, type Db, type Sql } from "../db/client.ts";
 import { messages as q, type MessageRow } from "../db/queries.ts";
 import { AppError, notFound } from "../errors.ts";
-import type { Message, UserRef } from "../realtime/events.ts";
+import type { Message, ThreadHead, UserRef } from "../realtime/events.ts";
 
 /** Transactions in flight at once; each holds a pool connection. */
 const MAX_IN_FLIGHT = 4;
@@ -27,6 +27,10 @@ export interface WriteResult {
   message: Message;
   /** False when the clientId matched a message stored earlier: nothing new was stored. */
   created: boolean;
+  /** The thread as this message left it. */
+  thread: ThreadHead;
+  /** Everyone in the thread when it committed: whose feeds hear of it. */
+  members: readonly number[];
 }
 
 interface Pending extends WriteRequest {
@@ -110,10 +114,14 @@ export class MessageWriter {
 
 async function store(tx: Sql, batch: Pending[]): Promise<Outcome[]> {
   const threadIds = [...new Set(batch.map((r) => r.threadId))];
-  const locked = await q.lockThreads(tx, threadIds);
-  const lastSeq = new Map(locked.map((t) => [t.id, t.lastSeq]));
-  const members = await q.memberships(tx, batch.map((r) => r.threadId), batch.map((r) => r.sender.id));
-  const isMember = new Set(members.map((m) => `${m.threadId}:${m.userId}`));
+  const locked = new Map((await q.lockThreads(tx, threadIds)).map((t) => [t.id, t]));
+  const lastSeq = new Map([...locked.values()].map((t) => [t.id, t.lastSeq]));
+  const members = new Map<number, number[]>();
+  for (const { threadId, userId } of await q.members(tx, threadIds)) {
+    const list = members.get(threadId);
+    if (list) list.push(userId);
+    else members.set(threadId, [userId]);
+  }
 
   const retried = batch.filter((r) => r.clientId !== null);
   const earlier = new Map<string, MessageRow>();
@@ -123,18 +131,19 @@ async function store(tx: Sql, batch: Pending[]): Promise<Outcome[]> {
   }
 
   // Decide each request's fate; inserts get the next seqs of their thread in queue order.
-  const fate: ({ insert: number } | { same: string } | Outcome)[] = [];
+  type Fate = { insert: number } | { same: string } | { stored: MessageRow } | { error: unknown };
+  const fate: Fate[] = [];
   const inserts: { request: Pending; seq: number }[] = [];
   const inBatch = new Map<string, number>();
   for (const request of batch) {
-    if (!lastSeq.has(request.threadId) || !isMember.has(`${request.threadId}:${request.sender.id}`)) {
+    if (!locked.has(request.threadId) || !members.get(request.threadId)?.includes(request.sender.id)) {
       fate.push({ error: notFound() });
       continue;
     }
     const key = request.clientId === null ? null : `${request.threadId}:${request.sender.id}:${request.clientId}`;
     const stored = key === null ? undefined : earlier.get(key);
     if (stored) {
-      fate.push({ ok: { message: toMessage(stored, request.sender), created: false } });
+      fate.push({ stored });
     } else if (key !== null && inBatch.has(key)) {
       fate.push({ same: key }); // the same send twice in one batch: one row, both answered with it
     } else {
@@ -145,25 +154,38 @@ async function store(tx: Sql, batch: Pending[]): Promise<Outcome[]> {
       inserts.push({ request, seq });
     }
   }
-  if (inserts.length === 0) return fate as Outcome[];
 
-  const rows = await q.insertBatch(
-    tx,
-    inserts.map((i) => i.request.threadId),
-    inserts.map((i) => i.seq),
-    inserts.map((i) => i.request.sender.id),
-    inserts.map((i) => i.request.text),
-    inserts.map((i) => i.request.clientId),
-  );
-  const advanced = [...new Set(inserts.map((i) => i.request.threadId))];
-  await q.advanceThreads(tx, advanced, advanced.map((id) => lastSeq.get(id)!));
-  const bySeq = new Map(rows.map((row) => [`${row.threadId}:${row.seq}`, row]));
-  const rowOf = (index: number) => bySeq.get(`${inserts[index]!.request.threadId}:${inserts[index]!.seq}`)!;
+  let rowOf = (_index: number): MessageRow => {
+    throw new Error("no rows inserted");
+  };
+  if (inserts.length > 0) {
+    const rows = await q.insertBatch(
+      tx,
+      inserts.map((i) => i.request.threadId),
+      inserts.map((i) => i.seq),
+      inserts.map((i) => i.request.sender.id),
+      inserts.map((i) => i.request.text),
+      inserts.map((i) => i.request.clientId),
+    );
+    const advanced = [...new Set(inserts.map((i) => i.request.threadId))];
+    await q.advanceThreads(tx, advanced, advanced.map((id) => lastSeq.get(id)!));
+    const bySeq = new Map(rows.map((row) => [`${row.threadId}:${row.seq}`, row]));
+    rowOf = (index) => bySeq.get(`${inserts[index]!.request.threadId}:${inserts[index]!.seq}`)!;
+  }
+
   return fate.map((f, i): Outcome => {
-    const sender = batch[i]!.sender;
-    if ("insert" in f) return { ok: { message: toMessage(rowOf(f.insert), sender), created: true } };
-    if ("same" in f) return { ok: { message: toMessage(rowOf(inBatch.get(f.same)!), sender), created: false } };
-    return f;
+    if ("error" in f) return f;
+    const request = batch[i]!;
+    const row = "insert" in f ? rowOf(f.insert) : "same" in f ? rowOf(inBatch.get(f.same)!) : f.stored;
+    const t = locked.get(request.threadId)!;
+    return {
+      ok: {
+        message: toMessage(row, request.sender),
+        created: "insert" in f,
+        thread: { id: t.id, kind: t.kind, title: t.title, lastSeq: row.seq, lastMessageAt: row.createdAt },
+        members: members.get(request.threadId)!,
+      },
+    };
   });
 }
 

@@ -4,6 +4,7 @@
 import type { Db } from "./client.ts";
 import { schema } from "./queries.ts";
 import m0001 from "../../sql/migrations/0001_core.sql" with { type: "text" };
+import m0002 from "../../sql/migrations/0002_feed.sql" with { type: "text" };
 
 export interface Migration {
   version: number;
@@ -11,7 +12,10 @@ export interface Migration {
   sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: "core", sql: m0001 }];
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: "core", sql: m0001 },
+  { version: 2, name: "feed", sql: m0002 },
+];
 
 // Any constant works as long as every instance uses the same one ("parley" in ASCII).
 const LOCK_KEY = 0x7061726c6579;

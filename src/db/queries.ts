@@ -24,7 +24,7 @@ import threadsIsMember from "../../sql/queries/threads/is_member.sql" with { typ
 import threadsLastSeq from "../../sql/queries/threads/last_seq.sql" with { type: "text" };
 import threadsMarkRead from "../../sql/queries/threads/mark_read.sql" with { type: "text" };
 import messagesLockThreads from "../../sql/queries/messages/lock_threads.sql" with { type: "text" };
-import messagesMemberships from "../../sql/queries/messages/memberships.sql" with { type: "text" };
+import messagesMembers from "../../sql/queries/messages/members.sql" with { type: "text" };
 import messagesFindByClientIds from "../../sql/queries/messages/find_by_client_ids.sql" with { type: "text" };
 import messagesInsertBatch from "../../sql/queries/messages/insert_batch.sql" with { type: "text" };
 import messagesAdvanceThreads from "../../sql/queries/messages/advance_threads.sql" with { type: "text" };
@@ -59,6 +59,8 @@ export interface ThreadRow {
   lastSeq: number;
   lastMessageAt: string | null;
   readSeq: number;
+  readAt: string | null;
+  joinedAt: string;
   unread: number;
   participants: UserRow[];
   lastText: string | null;
@@ -105,13 +107,13 @@ export const threads = {
   insertDirect: query<[directKey: string, createdBy: number, memberIds: number[]], { id: number }>(threadsInsertDirect),
   forMember: query<[userId: number, threadId: number | null, limit: number], ThreadRow>(threadsForMember),
   isMember: query<[threadId: number, userId: number], { member: number }>(threadsIsMember),
-  markRead: query<[threadId: number, userId: number, seq: number], { readSeq: number }>(threadsMarkRead),
+  markRead: query<[threadId: number, userId: number, seq: number], { readSeq: number; previousReadSeq: number }>(threadsMarkRead),
   lastSeq: query<[threadId: number], { lastSeq: number }>(threadsLastSeq),
 };
 
 export const messages = {
-  lockThreads: query<[threadIds: number[]], { id: number; lastSeq: number }>(messagesLockThreads),
-  memberships: query<[threadIds: number[], userIds: number[]], { threadId: number; userId: number }>(messagesMemberships),
+  lockThreads: query<[threadIds: number[]], { id: number; kind: "direct" | "group"; title: string | null; lastSeq: number }>(messagesLockThreads),
+  members: query<[threadIds: number[]], { threadId: number; userId: number }>(messagesMembers),
   findByClientIds: query<[threadIds: number[], senderIds: number[], clientIds: string[]], MessageRow>(messagesFindByClientIds),
   insertBatch: query<
     [threadIds: number[], seqs: number[], senderIds: number[], texts: string[], clientIds: (string | null)[]],

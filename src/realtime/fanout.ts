@@ -8,8 +8,9 @@
 // sequencer: it holds an early event until the ones before it arrive, and if they do not
 // arrive within GAP_WAIT_MS it reads them from the database, where they are committed.
 import type { Bus } from "./bus.ts";
-import { socketTopic, type Format, type Topic } from "./topics.ts";
+import { socketTopic, type Topic } from "./topics.ts";
 import { seqOf, type BusEvent, type Message } from "./events.ts";
+import type { Rendering } from "./render.ts";
 import type { Logger } from "../log.ts";
 
 /** A message that skipped the queue has its predecessors committed; they are usually on the wire. */
@@ -22,21 +23,12 @@ export interface Delivery {
   readonly topic: Topic;
   readonly event: BusEvent;
   readonly seq: number | null;
-  /** The WebSocket frame for API clients. */
-  json(): string;
-  /** The WebSocket frame for pages: the same event rendered as HTML. */
-  html(): string;
-  /** The Server-Sent Events record. */
-  sse(): string;
+  /** The event as one transport and audience see it; rendered once, then shared. */
+  frame(rendering: Rendering): string;
 }
 
 export type Listener = (delivery: Delivery) => void;
-
-export interface Renderers {
-  json(event: BusEvent): string;
-  html(event: BusEvent): string;
-  sse(event: BusEvent): string;
-}
+export type Render = (event: BusEvent, rendering: Rendering) => string;
 
 /** Bun's server, as far as fan-out needs it. */
 export interface SocketHub {
@@ -47,7 +39,7 @@ export interface SocketHub {
 export interface FanoutDeps {
   bus: Bus;
   hub: () => SocketHub | undefined;
-  render: Renderers;
+  render: Render;
   /** The last committed seq of a thread. */
   lastSeq(threadId: number): Promise<number>;
   /** Committed messages of a thread after a seq, in order. */
@@ -69,23 +61,17 @@ interface TopicState {
 }
 
 class LazyDelivery implements Delivery {
-  private cache: Partial<Record<Format | "sse", string>> = {};
+  private cache: Partial<Record<Rendering, string>> = {};
   constructor(
     readonly topic: Topic,
     readonly event: BusEvent,
-    private readonly render: Renderers,
+    private readonly render: Render,
   ) {}
   get seq() {
     return seqOf(this.event);
   }
-  json() {
-    return (this.cache.json ??= this.render.json(this.event));
-  }
-  html() {
-    return (this.cache.html ??= this.render.html(this.event));
-  }
-  sse() {
-    return (this.cache.sse ??= this.render.sse(this.event));
+  frame(rendering: Rendering) {
+    return (this.cache[rendering] ??= this.render(this.event, rendering));
   }
 }
 
@@ -229,7 +215,7 @@ export class Fanout {
     if (hub) {
       for (const format of ["json", "html"] as const) {
         const name = socketTopic(topic, format);
-        if (hub.subscriberCount(name) > 0) hub.publish(name, delivery[format]());
+        if (hub.subscriberCount(name) > 0) hub.publish(name, delivery.frame(`ws-${format}`));
       }
     }
     for (const listener of state.listeners) listener(delivery);

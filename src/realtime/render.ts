@@ -1,24 +1,47 @@
-// How an event looks on each transport. The fan-out calls these at most once per event per
-// instance and hands the same string to every listener.
+// How an event looks on each transport. The fan-out calls this at most once per event and
+// rendering per instance, and hands the same string to every listener.
 import { MessageItem } from "../../views/message.tsx";
-import type { BusEvent } from "./events.ts";
-import type { Renderers } from "./fanout.ts";
+import type { BusEvent, FeedChange, Message } from "./events.ts";
 
-export const renderers: Renderers = {
-  json: (event) => JSON.stringify(event),
-  html: (event) => {
+/** Transport × audience: API clients get JSON, pages get messages rendered as HTML. */
+export type Rendering = "ws-json" | "ws-html" | "sse-json" | "sse-html";
+
+/** The frame a page receives for a message: its HTML plus what the page script needs. */
+export function pageFrame(message: Message): string {
+  return JSON.stringify({
+    type: "message",
+    threadId: message.threadId,
+    seq: message.seq,
+    senderId: message.sender.id,
+    clientId: message.clientId,
+    html: MessageItem({ message }) as string,
+  });
+}
+
+/** The feed frame; the same for pages, which fetch the list item they need. */
+export function feedFrame(cursor: string, change: FeedChange): string {
+  const { kind, ...rest } = change;
+  return JSON.stringify({ type: "feed", change: kind, cursor, ...rest });
+}
+
+// JSON has no raw CR or LF, so nothing inside an event can end an SSE field early; ids are
+// numbers or server-made timestamps.
+const sseRecord = (id: string | number, event: string, data: string) => `id: ${id}\nevent: ${event}\ndata: ${data}\n\n`;
+
+export function render(event: BusEvent, rendering: Rendering): string {
+  if (event.type === "message") {
     const m = event.message;
-    return JSON.stringify({
-      type: "message",
-      threadId: m.threadId,
-      seq: m.seq,
-      senderId: m.sender.id,
-      clientId: m.clientId,
-      html: MessageItem({ message: m }) as string,
-    });
-  },
-  // JSON has no raw CR or LF, so nothing in a message can end an SSE field early.
-  sse: (event) => `id: ${event.message.seq}\nevent: message\ndata: ${JSON.stringify(event.message)}\n\n`,
-};
-
-export type { BusEvent };
+    switch (rendering) {
+      case "ws-json":
+        return JSON.stringify(event);
+      case "ws-html":
+        return pageFrame(m);
+      case "sse-json":
+        return sseRecord(m.seq, "message", JSON.stringify(m));
+      case "sse-html":
+        return sseRecord(m.seq, "message", pageFrame(m));
+    }
+  }
+  const frame = feedFrame(event.cursor, event.change);
+  return rendering.startsWith("sse") ? sseRecord(event.cursor, "feed", frame) : frame;
+}

@@ -1,23 +1,23 @@
 // The WebSocket protocol at /api/v1/ws: JSON text frames, one connection per tab or client,
-// any number of thread subscriptions on it. Pages connect with ?view=html and receive each
-// message rendered (the same bytes for every viewer); API clients receive the message JSON.
+// any number of thread subscriptions on it, plus the person's own feed. Pages connect with
+// ?view=html and receive each message rendered (the same bytes for every viewer); API
+// clients receive the message JSON.
 import type { Core } from "../core.ts";
 import { AppError, type ErrorCode } from "../errors.ts";
 import { postMessage } from "../chat/send.ts";
-import { assertMember, markRead, messagesOf } from "../chat/threads.ts";
+import { assertMember, markRead } from "../chat/threads.ts";
+import { feedCursor, parseCursor } from "../chat/feed.ts";
 import type { SessionUser } from "../auth/session.ts";
 import { socketTopic, topics, type Format, type Topic } from "./topics.ts";
-import type { Delivery } from "./fanout.ts";
-import { renderers } from "./render.ts";
+import { render, feedFrame } from "./render.ts";
+import { catchUpFeed, catchUpThread, type CatchUp } from "./resume.ts";
 import type { LiveClient } from "./live.ts";
 import { seqValue } from "../web/params.ts";
 
-/** A resume that would replay more than this is cut short with a `reset`: reload the rest. */
-export const REPLAY_LIMIT = 500;
 /** Threads one connection may follow at once. */
 export const MAX_SUBSCRIPTIONS = 100;
 
-/** Close codes: 4401/4403 mean "do not reconnect as you are"; 1012 means "reconnect". */
+/** Close codes: 4401 means "log in again, do not retry as you are"; 1012 and 1013 "reconnect". */
 export const CLOSE = {
   unauthenticated: 4401,
   tooBig: 1009,
@@ -35,13 +35,13 @@ export interface Socket {
 
 interface Subscription {
   topic: Topic;
-  /** False until the replay is done and the socket follows the topic itself. */
-  live: boolean;
+  /** Set once the replay is done; until then the subscription may still be cancelled. */
+  follow: CatchUp | null;
   cancelled: boolean;
 }
 
 export class Connection implements LiveClient {
-  private readonly subscriptions = new Map<number, Subscription>();
+  private readonly subscriptions = new Map<Topic, Subscription>();
   private closed = false;
 
   constructor(
@@ -81,28 +81,30 @@ export class Connection implements LiveClient {
       return this.error("bad_request", "A frame is a JSON object with a type.");
     }
     const f = frame as Record<string, unknown>;
-    const clientId = typeof f.clientId === "string" ? { clientId: f.clientId } : {};
+    const about = {
+      ...(typeof f.threadId === "number" ? { threadId: f.threadId } : {}),
+      ...(f.feed === "me" ? { feed: "me" } : {}),
+      ...(typeof f.clientId === "string" ? { clientId: f.clientId } : {}),
+    };
     try {
       switch (f.type) {
         case "subscribe":
-          return await this.subscribe(threadIdField(f.threadId), f.after === undefined || f.after === null ? null : seqValue(f.after, "after"));
+          if (f.feed === "me") return await this.subscribeFeed(parseCursor(f.after));
+          return await this.subscribeThread(threadIdField(f.threadId), f.after === undefined || f.after === null ? null : seqValue(f.after, "after"));
         case "unsubscribe":
-          return this.unsubscribe(threadIdField(f.threadId));
+          return this.unsubscribe(f.feed === "me" ? topics.user(this.user.id) : topics.thread(threadIdField(f.threadId)));
         case "send":
           return await this.send(f);
-        case "read": {
-          const threadId = threadIdField(f.threadId);
-          await markRead(this.core, this.user, threadId, seqValue(f.seq));
+        case "read":
+          await markRead(this.core, this.user, threadIdField(f.threadId), seqValue(f.seq));
           return;
-        }
         default:
           return this.error("bad_request", "Unknown frame type: use subscribe, unsubscribe, send or read.");
       }
     } catch (err) {
-      const threadId = typeof f.threadId === "number" ? { threadId: f.threadId } : {};
-      if (err instanceof AppError) return this.error(err.code, err.message, { ...threadId, ...clientId });
+      if (err instanceof AppError) return this.error(err.code, err.message, about);
       this.core.log.error(`ws ${String(f.type)}: ${(err as Error).stack ?? err}`);
-      this.error("internal", "Something went wrong on our side.", { ...threadId, ...clientId });
+      this.error("internal", "Something went wrong on our side.", about);
     }
   }
 
@@ -113,67 +115,71 @@ export class Connection implements LiveClient {
     this.reply({ type: "ack", clientId: f.clientId, message });
   }
 
-  /**
-   * Replays what the client missed, then follows the thread live, with nothing lost or
-   * repeated in between: events that arrive during the replay are buffered and the ones
-   * past the replay's end are sent after it, before the socket joins the live topic.
-   */
-  private async subscribe(threadId: number, after: number | null): Promise<void> {
-    if (this.subscriptions.has(threadId)) this.unsubscribe(threadId);
+  private begin(topic: Topic): Subscription {
+    if (this.subscriptions.has(topic)) this.unsubscribe(topic);
     if (this.subscriptions.size >= MAX_SUBSCRIPTIONS) {
-      throw new AppError("bad_request", `A connection follows at most ${MAX_SUBSCRIPTIONS} threads.`);
+      throw new AppError("bad_request", `A connection follows at most ${MAX_SUBSCRIPTIONS} topics.`);
     }
-    await assertMember(this.core, this.user, threadId);
-    const topic = topics.thread(threadId);
-    const sub: Subscription = { topic, live: false, cancelled: false };
-    this.subscriptions.set(threadId, sub);
-    await this.core.fanout.acquire(topic);
-    if (sub.cancelled || this.closed) return this.core.fanout.release(topic);
-
-    const buffered: Delivery[] = [];
-    const stopBuffering = this.core.fanout.listen(topic, (d) => buffered.push(d));
-    let last = after ?? this.core.fanout.lastDelivered(topic);
-    try {
-      if (after !== null) {
-        const missed = await messagesOf(this.core.db, threadId, { after, limit: REPLAY_LIMIT + 1 });
-        if (sub.cancelled || this.closed) throw new Cancelled();
-        for (const message of missed.slice(0, REPLAY_LIMIT)) {
-          this.push(renderers[this.format]({ type: "message", message }));
-          last = message.seq;
-        }
-        if (missed.length > REPLAY_LIMIT) {
-          // Too far behind: say so instead of silently stopping at the limit.
-          this.reply({ type: "reset", threadId, lastSeq: last, reason: `more than ${REPLAY_LIMIT} messages missed: fetch history or reload` });
-          throw new Cancelled();
-        }
-      }
-    } catch (err) {
-      stopBuffering();
-      this.subscriptions.delete(threadId);
-      this.core.fanout.release(topic);
-      if (err instanceof Cancelled) return;
-      throw err;
-    }
-    // From here to joining the topic nothing awaits, so no event can fall in between.
-    stopBuffering();
-    this.reply({ type: "subscribed", threadId, lastSeq: last });
-    for (const d of buffered) {
-      if (d.seq !== null && d.seq <= last) continue;
-      this.push(d[this.format]());
-      if (d.seq !== null) last = d.seq;
-    }
-    this.socket.subscribe(socketTopic(topic, this.format));
-    sub.live = true;
+    const sub: Subscription = { topic, follow: null, cancelled: false };
+    this.subscriptions.set(topic, sub);
+    return sub;
   }
 
-  private unsubscribe(threadId: number): void {
-    const sub = this.subscriptions.get(threadId);
+  /** Replays what the client missed, then follows the thread live (see resume.ts). */
+  private async subscribeThread(threadId: number, after: number | null): Promise<void> {
+    await assertMember(this.core, this.user, threadId);
+    const topic = topics.thread(threadId);
+    const sub = this.begin(topic);
+    let follow: CatchUp;
+    try {
+      follow = await catchUpThread(this.core, threadId, after, (message) => this.push(render({ type: "message", message }, `ws-${this.format}`)));
+    } catch (err) {
+      this.subscriptions.delete(topic);
+      throw err;
+    }
+    if (sub.cancelled || this.closed) return follow.release();
+    if (follow.reset) {
+      // Too far behind: say so instead of silently stopping at the limit.
+      this.subscriptions.delete(topic);
+      this.reply({ type: "reset", threadId, lastSeq: follow.lastSeq, reason: "too many messages missed: fetch the history, then subscribe again" });
+      return;
+    }
+    this.reply({ type: "subscribed", threadId, lastSeq: follow.lastSeq });
+    this.goLive(sub, follow);
+  }
+
+  /** The person's own feed: the state of what changed since the cursor, then live. */
+  private async subscribeFeed(since: number | null): Promise<void> {
+    const topic = topics.user(this.user.id);
+    const sub = this.begin(topic);
+    let follow: CatchUp;
+    try {
+      follow = await catchUpFeed(this.core, this.user, since, (cursor, change) => this.push(feedFrame(cursor, change)));
+    } catch (err) {
+      this.subscriptions.delete(topic);
+      throw err;
+    }
+    if (sub.cancelled || this.closed) return follow.release();
+    this.reply({ type: "subscribed", feed: "me", cursor: feedCursor() });
+    this.goLive(sub, follow);
+  }
+
+  /** From the buffered events to Bun's topic with nothing awaited in between. */
+  private goLive(sub: Subscription, follow: CatchUp): void {
+    const rendering = `ws-${this.format}` as const;
+    follow.live((d) => this.push(d.frame(rendering)), false);
+    this.socket.subscribe(socketTopic(sub.topic, this.format));
+    sub.follow = follow;
+  }
+
+  private unsubscribe(topic: Topic): void {
+    const sub = this.subscriptions.get(topic);
     if (!sub) return;
-    this.subscriptions.delete(threadId);
+    this.subscriptions.delete(topic);
     sub.cancelled = true;
-    if (sub.live) {
-      this.socket.unsubscribe(socketTopic(sub.topic, this.format));
-      this.core.fanout.release(sub.topic);
+    if (sub.follow) {
+      this.socket.unsubscribe(socketTopic(topic, this.format));
+      sub.follow.release();
     }
   }
 
@@ -181,11 +187,9 @@ export class Connection implements LiveClient {
   onClosed(): void {
     this.closed = true;
     this.core.live.remove(this);
-    for (const threadId of [...this.subscriptions.keys()]) this.unsubscribe(threadId);
+    for (const topic of [...this.subscriptions.keys()]) this.unsubscribe(topic);
   }
 }
-
-class Cancelled extends Error {}
 
 function threadIdField(value: unknown): number {
   if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) {

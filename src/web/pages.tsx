@@ -15,7 +15,8 @@ import { authenticate, expiredSessionCookie, isHttps, sessionCookie, SESSION_COO
 import { intQuery, threadIdParam } from "./params.ts";
 import type { PageContext } from "../../views/layout.tsx";
 import { AuthPage } from "../../views/auth.tsx";
-import { ThreadsPage, NewMessage, type NewMessageForm } from "../../views/threads.tsx";
+import { ThreadsPage, ThreadItem, NewMessage, type NewMessageForm } from "../../views/threads.tsx";
+import { feedCursor } from "../chat/feed.ts";
 import { ChatPage, MessagePage, type ComposeForm } from "../../views/chat.tsx";
 
 const LANG_COOKIE = "lang";
@@ -114,7 +115,13 @@ export function pageRoutes(core: Core) {
       })
       .get("/messages", async ({ ctx, session, redirect }) => {
         if (!session) return redirect("/login", 303);
-        return <ThreadsPage ctx={ctx} threads={await listThreads(core, session.user)} form={{ clientId: newClientId() }} />;
+        const cursor = feedCursor();
+        return <ThreadsPage ctx={ctx} threads={await listThreads(core, session.user)} form={{ clientId: newClientId() }} cursor={cursor} />;
+      })
+      // One conversation's list item, for the live list to swap in.
+      .get("/messages/threads/:id", async ({ ctx, session, params }) => {
+        if (!session) throw new AppError("unauthenticated", "Please log in.");
+        return <ThreadItem ctx={ctx} thread={await getThread(core, session.user, threadIdParam(params.id))} />;
       })
       .post("/messages", async ({ ctx, session, body, redirect, request, set }) => {
         if (!session) return redirect("/login", 303);
@@ -133,7 +140,7 @@ export function pageRoutes(core: Core) {
           set.status = err.status;
           const failed = { ...form, errors: formErrors(err, ctx.locale) };
           if (htmx) return <NewMessage ctx={ctx} form={failed} />;
-          return <ThreadsPage ctx={ctx} threads={await listThreads(core, session.user)} form={failed} />;
+          return <ThreadsPage ctx={ctx} threads={await listThreads(core, session.user)} form={failed} cursor={feedCursor()} />;
         }
       })
       .get("/chat/:id", async ({ ctx, session, params, query, request, redirect }) => {

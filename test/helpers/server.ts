@@ -25,17 +25,19 @@ export function freshDataDir(): string {
   return dir;
 }
 
-export async function startServer(options: { dataDir?: string; env?: Record<string, string>; keepData?: boolean } = {}): Promise<TestServer> {
+export async function startServer(
+  options: { dataDir?: string; env?: Record<string, string>; keepData?: boolean; idleTimeoutS?: number; port?: number } = {},
+): Promise<TestServer> {
   const dataDir = embedded ? (options.dataDir ?? freshDataDir()) : null;
   const config = loadConfig({
-    PORT: "0",
+    PORT: String(options.port ?? 0),
     HOST: "127.0.0.1",
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "error",
     ...(embedded ? { DATA_DIR: dataDir! } : { DATABASE_URL: process.env.PARLEY_TEST_DATABASE_URL! }),
     ...(withRedis ? { REDIS_URL: process.env.REDIS_URL! } : {}),
     ...options.env,
   });
-  const running = await start(config);
+  const running = await start(config, { idleTimeoutS: options.idleTimeoutS });
   const origin = `http://127.0.0.1:${running.port}`;
   return {
     running,

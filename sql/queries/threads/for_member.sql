@@ -7,6 +7,8 @@ SELECT t.id, t.kind, t.title,
        t.last_seq AS "lastSeq",
        t.last_message_at AS "lastMessageAt",
        me.read_seq AS "readSeq",
+       me.read_at AS "readAt",
+       me.joined_at AS "joinedAt",
        (SELECT count(*) FROM messages m
          WHERE m.thread_id = t.id AND m.seq > me.read_seq AND m.sender_id <> me.user_id) AS unread,
        (SELECT json_agg(json_build_object('id', u.id, 'username', u.username) ORDER BY u.id)

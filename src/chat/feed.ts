@@ -1,0 +1,44 @@
+// A person's feed: what changes in their conversation list (a new conversation, a new
+// message in any of them, their read marker moving on another device), live on topic
+// user:<id>, and resumable from a cursor.
+//
+// Feed events are state, not history: each carries the thread's new state, and clients
+// upsert it by id. So a resume does not replay every event; it sends the current state of
+// each thread that changed after the cursor. The cursor is a time: a message's createdAt is
+// its transaction's start, which can be a little before another message that committed
+// first, so a resume looks back OVERLAP_MS further. Seeing a thread's state twice is harmless.
+import type { Core } from "../core.ts";
+import { AppError } from "../errors.ts";
+import type { FeedChange, UserRef } from "../realtime/events.ts";
+import { topics } from "../realtime/topics.ts";
+import { listThreads, type Thread } from "./threads.ts";
+
+/** Longer than any send transaction lives (idle_in_transaction_session_timeout is 60 s). */
+const OVERLAP_MS = 120_000;
+
+export function feedCursor(at: Date = new Date()): string {
+  return at.toISOString();
+}
+
+/** A cursor from a client: an ISO time this server handed out. */
+export function parseCursor(raw: unknown): number | null {
+  if (raw === undefined || raw === null || raw === "") return null;
+  const ms = typeof raw === "string" && raw.length <= 40 ? Date.parse(raw) : NaN;
+  if (!Number.isFinite(ms)) throw new AppError("bad_request", "after must be a cursor this server gave (an ISO 8601 time).");
+  return ms;
+}
+
+/** When a thread last changed for this person. */
+function changedAt(thread: Thread): number {
+  return Math.max(Date.parse(thread.lastMessageAt ?? "") || 0, Date.parse(thread.readAt ?? "") || 0, Date.parse(thread.joinedAt) || 0);
+}
+
+/** The state of every thread of this person that changed after the cursor, oldest change first. */
+export async function changedSince(core: Core, viewer: UserRef, since: number): Promise<Thread[]> {
+  const threads = await listThreads(core, viewer);
+  return threads.filter((t) => changedAt(t) > since - OVERLAP_MS).sort((a, b) => changedAt(a) - changedAt(b));
+}
+
+export function publishFeed(core: Core, userIds: readonly number[], change: FeedChange, cursor: string = feedCursor()): void {
+  for (const userId of userIds) core.bus.publish(topics.user(userId), { type: "feed", userId, cursor, change });
+}

@@ -1,0 +1,104 @@
+// Resuming by cursor, the same on every transport: join the topic first, buffering what
+// arrives; replay from the database everything after the cursor; then hand the buffered
+// events past the replay's end to the live path. Nothing falls in between, and nothing is
+// sent twice.
+import type { Core } from "../core.ts";
+import { apiThread, messagesOf } from "../chat/threads.ts";
+import { changedSince, feedCursor } from "../chat/feed.ts";
+import type { Delivery, Listener } from "./fanout.ts";
+import type { FeedChange, Message, UserRef } from "./events.ts";
+import { topics, type Topic } from "./topics.ts";
+
+/** A resume that would replay more than this stops there with a `reset`: reload the rest. */
+export const REPLAY_LIMIT = 500;
+
+export interface CatchUp {
+  /** The last seq the client has now been given (threads). */
+  lastSeq: number;
+  /** True when the replay hit REPLAY_LIMIT; the topic is already released. */
+  reset: boolean;
+  /**
+   * Delivers what arrived during the replay (past lastSeq) to `deliver`; then, with `keep`,
+   * goes on calling it for each live event, or else stops listening (the caller has its own
+   * live path, like a Bun topic, and must join it in the same tick).
+   */
+  live(deliver: Listener, keep: boolean): void;
+  /** Stops listening and lets go of the topic. */
+  release(): void;
+}
+
+async function follow(core: Core, topic: Topic, replay: () => Promise<{ lastSeq: number; reset: boolean }>): Promise<CatchUp> {
+  await core.fanout.acquire(topic);
+  const buffered: Delivery[] = [];
+  let onEvent: Listener = (d) => buffered.push(d);
+  let stopListening: (() => void) | null = core.fanout.listen(topic, (d) => onEvent(d));
+  let released = false;
+  const release = () => {
+    if (released) return;
+    released = true;
+    stopListening?.();
+    stopListening = null;
+    core.fanout.release(topic);
+  };
+  let replayed: { lastSeq: number; reset: boolean };
+  try {
+    replayed = await replay();
+  } catch (err) {
+    release();
+    throw err;
+  }
+  if (replayed.reset) release();
+  let lastSeq = replayed.lastSeq;
+  const fresh = (d: Delivery) => d.seq === null || d.seq > lastSeq;
+  return {
+    lastSeq,
+    reset: replayed.reset,
+    live(deliver, keep) {
+      for (const d of buffered.splice(0)) {
+        if (!fresh(d)) continue;
+        if (d.seq !== null) lastSeq = d.seq;
+        deliver(d);
+      }
+      if (keep) {
+        onEvent = (d) => {
+          if (!fresh(d)) return;
+          if (d.seq !== null) lastSeq = d.seq;
+          deliver(d);
+        };
+      } else {
+        stopListening?.();
+        stopListening = null;
+      }
+    },
+    release,
+  };
+}
+
+/** A thread after seq `after` (membership checked by the caller); null: live from now. */
+export function catchUpThread(core: Core, threadId: number, after: number | null, replay: (message: Message) => void): Promise<CatchUp> {
+  const topic = topics.thread(threadId);
+  return follow(core, topic, async () => {
+    if (after === null) return { lastSeq: core.fanout.lastDelivered(topic), reset: false };
+    let lastSeq = after;
+    const missed = await messagesOf(core.db, threadId, { after, limit: REPLAY_LIMIT + 1 });
+    for (const message of missed.slice(0, REPLAY_LIMIT)) {
+      replay(message);
+      lastSeq = message.seq;
+    }
+    return { lastSeq, reset: missed.length > REPLAY_LIMIT };
+  });
+}
+
+/**
+ * A person's feed after a cursor (a time; see chat/feed.ts): the state of each of their
+ * threads that changed since, then live. null: live from now.
+ */
+export function catchUpFeed(core: Core, user: UserRef, since: number | null, replay: (cursor: string, change: FeedChange) => void): Promise<CatchUp> {
+  return follow(core, topics.user(user.id), async () => {
+    if (since !== null) {
+      const cursor = feedCursor();
+      for (const thread of await changedSince(core, user, since)) replay(cursor, { kind: "thread", thread: apiThread(thread) });
+    }
+    return { lastSeq: 0, reset: false };
+  });
+}
