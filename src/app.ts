@@ -3,21 +3,20 @@
 import { Elysia } from "elysia";
 import { html } from "@elysiajs/html";
 import type { Core } from "./core.ts";
-import { AppError } from "./errors.ts";
-import { isUnavailable } from "./db/client.ts";
+import { AppError, isUnavailable } from "./errors.ts";
 import { apiRoutes } from "./api/v1.ts";
 import { pageRoutes } from "./web/pages.tsx";
 import { serveAsset } from "./web/assets.ts";
 import { health } from "./web/health.ts";
 import { authenticate, SESSION_COOKIE } from "./web/auth.ts";
 import { isAllowedOrigin } from "./auth/origin.ts";
-import { CLOSE, Connection } from "./realtime/socket.ts";
+import { Connection } from "./realtime/socket.ts";
+import { CLOSE } from "./realtime/live.ts";
 import { errorPage } from "./web/error-page.tsx";
+import type { Session } from "./auth/session.ts";
 
 /** Request bodies past this are refused with 413: 10,000 emoji, form-encoded, fit well inside. */
 export const MAX_BODY_BYTES = 256 * 1024;
-/** Bun's own hard stop, for bodies that do not say their length; it answers 413 with no body. */
-const HARD_BODY_BYTES = 1024 * 1024;
 /** A frame past this closes the socket with 1009. */
 export const MAX_FRAME_BYTES = 64 * 1024;
 /** Bytes queued for a socket that does not read before Bun drops it; it resumes by cursor. */
@@ -34,6 +33,8 @@ const SECURITY_HEADERS = {
 };
 
 const connections = new WeakMap<object, Connection>();
+/** The session an upgrade request authenticated, for the socket it becomes. */
+const sessionOf = new WeakMap<Request, Session | null>();
 
 export interface AppOptions {
   /** Seconds an idle HTTP connection is kept (event streams opt out). Bun's default when unset. */
@@ -44,7 +45,8 @@ export function createApp(core: Core, options: AppOptions = {}) {
   return new Elysia({
     // reusePort off: a second server on the same port is an error, not a silent co-tenant.
     serve: {
-      maxRequestBodySize: HARD_BODY_BYTES,
+      // Bun's own backstop; bodies are held to MAX_BODY_BYTES below, with a JSON error.
+      maxRequestBodySize: 2 * MAX_BODY_BYTES,
       reusePort: false,
       ...(options.idleTimeoutS !== undefined ? { idleTimeout: options.idleTimeoutS } : {}),
     },
@@ -65,10 +67,27 @@ export function createApp(core: Core, options: AppOptions = {}) {
         throw new AppError("payload_too_large", `The request body is over ${MAX_BODY_BYTES / 1024} KiB.`);
       }
     })
+    // A body that does not say its length up front (chunked) is read here, counted as it
+    // comes, and refused past the limit; the others were checked by length in onRequest.
+    .onParse(async ({ request, contentType }) => {
+      if (request.headers.has("content-length") || !request.body) return;
+      const text = await readLimited(request.body, MAX_BODY_BYTES);
+      if (contentType.startsWith("application/json")) {
+        try {
+          return JSON.parse(text);
+        } catch {
+          throw new AppError("bad_request", "The request body is not valid JSON.");
+        }
+      }
+      if (contentType.startsWith("application/x-www-form-urlencoded")) return Object.fromEntries(new URLSearchParams(text));
+      return text;
+    })
     .onError(({ code, error, request }) => {
       const api = new URL(request.url).pathname.startsWith("/api/");
       let err: AppError;
+      const cause = (error as { cause?: unknown } | null)?.cause;
       if (error instanceof AppError) err = error;
+      else if (cause instanceof AppError) err = cause; // thrown in onParse, wrapped by Elysia
       else if (code === "VALIDATION") err = new AppError("bad_request", validationMessage(error));
       else if (code === "PARSE") err = new AppError("bad_request", "The request body is not valid JSON or form data.");
       else if (code === "NOT_FOUND") err = new AppError("not_found", "There is nothing here.");
@@ -105,20 +124,20 @@ export function createApp(core: Core, options: AppOptions = {}) {
           set.status = 403;
           return "Forbidden: WebSocket upgrade from a foreign origin.";
         }
-        (request as unknown as { parleyUser?: unknown }).parleyUser = auth.session?.user ?? null;
+        sessionOf.set(request, auth.session);
       }],
       open(ws) {
-        const user = (ws.data.request as unknown as { parleyUser?: { id: number; username: string } | null }).parleyUser;
-        if (!user) {
+        const session = sessionOf.get(ws.data.request);
+        if (!session) {
           // Opened only to say why, with a code that tells clients not to retry as they are.
           ws.close(CLOSE.unauthenticated, "unauthenticated: log in again");
           return;
         }
         const format = ws.data.query.view === "html" ? "html" : "json";
-        connections.set(ws.raw, new Connection(core, ws.raw, user, format));
+        connections.set(ws.raw, new Connection(core, ws.raw, session, format));
       },
       message(ws, message) {
-        void connections.get(ws.raw)?.handle(message);
+        connections.get(ws.raw)?.handle(message);
       },
       close(ws) {
         connections.get(ws.raw)?.onClosed();
@@ -128,6 +147,17 @@ export function createApp(core: Core, options: AppOptions = {}) {
 }
 
 export type App = ReturnType<typeof createApp>;
+
+async function readLimited(body: ReadableStream<Uint8Array>, limit: number): Promise<string> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
+    size += chunk.byteLength;
+    if (size > limit) throw new AppError("payload_too_large", `The request body is over ${limit / 1024} KiB.`);
+    chunks.push(chunk);
+  }
+  return new TextDecoder().decode(Buffer.concat(chunks));
+}
 
 function validationMessage(error: unknown): string {
   const first = (error as { all?: { path?: string; message?: string }[] }).all?.[0];

@@ -1,6 +1,8 @@
 // The only reader of process.env. Everything is validated here, once, at boot:
 // a bad value stops start-up with a message that names the variable.
 
+import { isIP } from "node:net";
+
 export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
 
 export interface Config {
@@ -73,6 +75,9 @@ export function loadConfig(env: Env = process.env): Config {
   const logLevel = (env.LOG_LEVEL?.trim() || "info") as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError("LOG_LEVEL", `must be one of ${LOG_LEVELS.join(", ")}`);
   const host = env.HOST?.trim() || "::";
+  if (!isIP(host) && !/^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(host)) {
+    throw new ConfigError("HOST", `must be an IP address or a host name, got "${host}"`);
+  }
   const dataDir = env.DATA_DIR?.trim() || "./data";
   return Object.freeze({
     port: port(env),

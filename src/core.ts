@@ -6,7 +6,8 @@ import type { Config } from "./config.ts";
 import { connectPostgres, openEmbedded, type Db, type EmbeddedFiles } from "./db/client.ts";
 import { migrate } from "./db/migrate.ts";
 import { schema, threads as tq } from "./db/queries.ts";
-import { redisNames } from "./realtime/topics.ts";
+import { redisNames, topics } from "./realtime/topics.ts";
+import { CLOSE } from "./realtime/live.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { Sessions, databaseSessionStore, redisSessionStore } from "./auth/session.ts";
 import { memoryCounterStore, redisCounterStore, type CounterStore } from "./chat/counters.ts";
@@ -36,6 +37,8 @@ export interface Core {
   hub: SocketHub | undefined;
   close(): Promise<void>;
 }
+
+const SESSION_SWEEP_MS = 3600_000;
 
 export interface CoreOptions {
   embeddedFiles?: EmbeddedFiles;
@@ -83,19 +86,38 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     instanceId,
     db,
     redis,
-    sessions: new Sessions(redis ? redisSessionStore(redis, names) : databaseSessionStore(db)),
+    sessions: new Sessions(redis ? redisSessionStore(redis, names) : databaseSessionStore(db), (userId, sessionId) =>
+      bus.publish(topics.control, { type: "revoke", userId, sessionId }),
+    ),
     counters: redis ? redisCounterStore(redis, names) : memoryCounterStore(),
     bus,
     fanout,
-    writer: new MessageWriter(db, (results) => onCommitted(core, results)),
+    writer: new MessageWriter(
+      db,
+      (results) => onCommitted(core, results),
+      (err) => log.error(`send transaction failed: ${(err as Error)?.stack ?? err}`),
+    ),
     live: new LiveClients(),
     hub: undefined,
     close: async () => {
+      clearInterval(sweeper);
       await core.writer.drain();
       await bus.close();
       await redis?.quit().catch(() => {});
       await db.close();
     },
   };
+  // Expired sessions are refused on sight; this only keeps the table from growing.
+  const sweep = () => core.sessions.sweep().catch((err: Error) => log.warn(`session sweep: ${err.message}`));
+  void sweep();
+  const sweeper = setInterval(sweep, SESSION_SWEEP_MS);
+  sweeper.unref();
+
+  // Every instance follows the control topic: a logout anywhere closes this instance's
+  // connections of that session.
+  await fanout.acquire(topics.control);
+  fanout.listen(topics.control, ({ event }) => {
+    if (event.type === "revoke") core.live.closeSessions(event.userId, event.sessionId, CLOSE.unauthenticated, "logged out");
+  });
   return core;
 }

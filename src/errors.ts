@@ -48,3 +48,22 @@ export class AppError extends Error {
 }
 
 export const notFound = () => new AppError("not_found", "No such conversation.");
+
+/**
+ * True when an error means a backend (PostgreSQL or Redis) could not be reached, not that a
+ * request was wrong: the answer is 503 "try again", never a 500.
+ */
+export function isUnavailable(err: unknown): boolean {
+  if (err instanceof AppError) return err.code === "unavailable";
+  const e = err as { code?: unknown; name?: unknown; message?: unknown } | null;
+  const code = String(e?.code ?? "");
+  const name = String(e?.name ?? "");
+  const message = String(e?.message ?? "");
+  return (
+    ["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "CONNECTION_CLOSED", "CONNECTION_ENDED", "CONNECTION_DESTROYED", "CONNECT_TIMEOUT"].includes(code) ||
+    code.startsWith("08") || // SQLSTATE class 08: connection exception
+    ["57P01", "57P02", "57P03"].includes(code) || // shutting down, crashed, not accepting yet
+    name === "MaxRetriesPerRequestError" || // ioredis, Redis away
+    /Stream isn't writeable|Connection is closed|enableOfflineQueue|PGlite is closed/i.test(message)
+  );
+}

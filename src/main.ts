@@ -2,7 +2,7 @@
 // clients are told to reconnect (1012), in-flight sends finish, and the process exits
 // within 10 s.
 import { loadConfig, ConfigError, type Config } from "./config.ts";
-import { start } from "./server.ts";
+import { start, type Running } from "./server.ts";
 
 /** systemd's default stop timeout is 90 s; the promise to operators is 10. */
 const EXIT_DEADLINE_MS = 10_000;
@@ -16,7 +16,14 @@ try {
   process.exit(2);
 }
 
-const running = await start(config);
+let running: Running;
+try {
+  running = await start(config);
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err;
+  process.stderr.write(`${err.message}\n`);
+  process.exit(2);
+}
 const { log } = running.core;
 const shown = config.host.includes(":") ? `[${config.host}]` : config.host;
 log.info(`listening on http://${shown}:${running.port}`);

@@ -4,7 +4,7 @@ import type { Config } from "./config.ts";
 import { createCore, type Core, type CoreOptions } from "./core.ts";
 import { createApp, type App, type AppOptions } from "./app.ts";
 import { loadAssets } from "./web/assets.ts";
-import { CLOSE } from "./realtime/socket.ts";
+import { CLOSE } from "./realtime/live.ts";
 
 /** A graceful stop gives up waiting after this long and closes what is left. */
 const STOP_GRACE_MS = 8000;

@@ -39,6 +39,8 @@ test.skipIf(!haveChromium)("alice sends with Ctrl+Enter; bob sees it live and th
   for (const { page } of [a, b]) await page.locator("#status[data-state=live]").waitFor();
   expect(await b.page.textContent("#count-total")).toBe("1");
   expect(await b.page.textContent("#count-sent")).toBe("1");
+  // A mark that a reload would wipe: it must still be there at the end.
+  await b.page.evaluate(() => ((window as { notReloaded?: boolean }).notReloaded = true));
 
   const text = `yes, here <b>not bold</b> ${Date.now()}`;
   const box = a.page.locator("#compose-text");
@@ -72,6 +74,7 @@ test.skipIf(!haveChromium)("alice sends with Ctrl+Enter; bob sees it live and th
   expect(await a.page.textContent("#count-received")).toBe("2");
   expect(await a.page.locator("#messages li.msg").count()).toBe(3);
 
+  expect(await b.page.evaluate(() => (window as { notReloaded?: boolean }).notReloaded)).toBe(true);
   await b.page.screenshot({ path: join(ARTIFACTS, "chat-bob.png"), fullPage: true });
   await a.page.screenshot({ path: join(ARTIFACTS, "chat-alice.png"), fullPage: true });
   await a.context.close();
@@ -170,3 +173,19 @@ test.skipIf(!haveChromium)("after a server restart the page reconnects, catches 
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   }
 }, 90_000);
+
+test.skipIf(!haveChromium)("a message the server refuses shows as failed, with a retry button", async () => {
+  const [alice, bob] = await Promise.all([signup(server, "alice"), signup(server, "bob")]);
+  const { thread } = await startThread(server, alice, bob, "hello");
+  const a = await pageAs(alice);
+  await a.page.goto(`${server.url}/chat/${thread.id}`);
+  await a.page.locator("#status[data-state=live]").waitFor();
+  await a.page.fill("#compose-text", "x".repeat(10_001));
+  await a.page.press("#compose-text", "Control+Enter");
+  const failed = a.page.locator("#messages li.msg.failed");
+  await failed.waitFor();
+  expect(await failed.locator(".delivery").textContent()).toContain("at most 10,000 characters");
+  expect(await failed.locator("button.retry").count()).toBe(1);
+  expect((await api(server, bob, "GET", `/api/v1/threads/${thread.id}/messages`)).body.messages).toHaveLength(1);
+  await a.context.close();
+}, 60_000);

@@ -26,6 +26,7 @@ describe("configuration", () => {
       [{ ALLOWED_ORIGINS: "chat.example.com" }, /ALLOWED_ORIGINS/],
       [{ ALLOWED_ORIGINS: "https://chat.example.com/path" }, /ALLOWED_ORIGINS/],
       [{ LOG_LEVEL: "loud" }, /LOG_LEVEL/],
+      [{ HOST: "not a host!" }, /HOST must be an IP address or a host name/],
     ];
     for (const [env, message] of cases) {
       expect(() => loadConfig(env)).toThrow(ConfigError);
@@ -35,6 +36,12 @@ describe("configuration", () => {
 
   test("allowed origins are exact origins", () => {
     expect(loadConfig({ ALLOWED_ORIGINS: "https://a.example, http://b.example:8080/" }).allowedOrigins).toEqual(["https://a.example", "http://b.example:8080"]);
+  });
+
+  test("a data folder that cannot be written stops start-up, naming DATA_DIR", async () => {
+    const proc = Bun.spawn(["bun", "src/main.ts"], { env: { ...process.env, PORT: "0", DATA_DIR: "/proc/parley", DATABASE_URL: "", REDIS_URL: "" }, stderr: "pipe", stdout: "pipe" });
+    expect(await proc.exited).toBe(2);
+    expect(await new Response(proc.stderr).text()).toContain("configuration: DATA_DIR cannot be used");
   });
 
   test("a bad value stops the server before it listens, naming the variable", async () => {

@@ -60,12 +60,39 @@ describe("sending through the API", () => {
     expect(texts.slice(1).map((t) => [...t].length)).toEqual([10_000, 10_000, 10_000]);
   });
 
-  test("an oversized body is refused with 413 and stores nothing", async () => {
+  test("an oversized body is refused with 413 and stores nothing, with or without a Content-Length", async () => {
     const before = await stored();
     const res = await post({ text: "x".repeat(300_000) });
     expect(res.status).toBe(413);
     expect(res.body.error.code).toBe("payload_too_large");
-    expect(await stored()).toEqual(before);
+    // Streamed (chunked, no length given): counted as it arrives.
+    const big = new TextEncoder().encode(JSON.stringify({ text: "x".repeat(300_000) }));
+    const chunked = await fetch(`${server.url}/api/v1/threads/${threadId}/messages`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${alice.token}`, "content-type": "application/json" },
+      body: new ReadableStream({
+        start(c) {
+          for (let i = 0; i < big.length; i += 16_384) c.enqueue(big.subarray(i, i + 16_384));
+          c.close();
+        },
+      }),
+    });
+    expect(chunked.status).toBe(413);
+    expect((await chunked.json()).error.code).toBe("payload_too_large");
+    // A small chunked body is fine.
+    const small = new TextEncoder().encode(JSON.stringify({ text: "streamed" }));
+    const ok = await fetch(`${server.url}/api/v1/threads/${threadId}/messages`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${alice.token}`, "content-type": "application/json" },
+      body: new ReadableStream({
+        start(c) {
+          c.enqueue(small);
+          c.close();
+        },
+      }),
+    });
+    expect(ok.status).toBe(201);
+    expect((await stored()).map((m) => (m as { text: string }).text)).toEqual([...before.map((m) => (m as { text: string }).text), "streamed"]);
   });
 
   test("malformed ids and cursors are a 404 or a 400, never a 500", async () => {

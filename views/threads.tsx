@@ -1,4 +1,4 @@
-import type { Thread } from "../src/chat/threads.ts";
+import { LIST_PAGE, type Thread, type ThreadPage } from "../src/chat/threads.ts";
 import { CsrfField, FieldError, Layout, type PageContext } from "./layout.tsx";
 
 export interface NewMessageForm {
@@ -103,8 +103,21 @@ export function NewMessage({ ctx, form }: { ctx: PageContext; form: NewMessageFo
   );
 }
 
-export function ThreadsPage({ ctx, threads, form, cursor }: { ctx: PageContext; threads: Thread[]; form: NewMessageForm; cursor: string }) {
+export function ThreadsPage({
+  ctx,
+  page,
+  offset,
+  form,
+  cursor,
+}: {
+  ctx: PageContext;
+  page: ThreadPage;
+  offset: number;
+  form: NewMessageForm;
+  cursor: string;
+}) {
   const { t } = ctx.locale;
+  const threads = page.threads;
   return (
     <Layout ctx={ctx} title={t.list.title} page="threads">
       <main class="threads">
@@ -119,6 +132,22 @@ export function ThreadsPage({ ctx, threads, form, cursor }: { ctx: PageContext; 
             <ThreadItem ctx={ctx} thread={thread} />
           ))}
         </ul>
+        <nav class="pages">
+          {offset > 0 ? (
+            <a href={offset - LIST_PAGE > 0 ? `/messages?offset=${offset - LIST_PAGE}` : "/messages"} safe>
+              {`← ${t.list.newer}`}
+            </a>
+          ) : (
+            ""
+          )}
+          {page.nextOffset !== null ? (
+            <a href={`/messages?offset=${page.nextOffset}`} safe>
+              {`${t.list.older} →`}
+            </a>
+          ) : (
+            ""
+          )}
+        </nav>
         <NewMessage ctx={ctx} form={form} />
       </main>
     </Layout>

@@ -4,11 +4,11 @@ import { Elysia, t } from "elysia";
 import type { Core } from "../core.ts";
 import { logIn, signUp } from "../chat/accounts.ts";
 import { postMessage, startConversation } from "../chat/send.ts";
-import { apiThread, assertMember, getThread, history, listThreads, markRead, MAX_PAGE_SIZE } from "../chat/threads.ts";
+import { apiThread, assertMember, getThread, history, listThreads, markRead, LIST_PAGE, MAX_PAGE_SIZE } from "../chat/threads.ts";
 import { AppError } from "../errors.ts";
 import { fromOwnPage, isAllowedOrigin } from "../auth/origin.ts";
-import { authenticate, expiredSessionCookie, requireSession, sessionCookie, SESSION_COOKIE, type Auth } from "../web/auth.ts";
-import type { SessionUser } from "../auth/session.ts";
+import { authenticate, expiredSessionCookie, requireSession, startSession, SESSION_COOKIE, type Auth } from "../web/auth.ts";
+import type { Session } from "../auth/session.ts";
 import { feedCursor, parseCursor } from "../chat/feed.ts";
 import { catchUpFeed, catchUpThread } from "../realtime/resume.ts";
 import { eventStream, renderingOf } from "../realtime/stream.ts";
@@ -19,12 +19,12 @@ import { intQuery, seqValue, threadIdParam } from "../web/params.ts";
  * Who opens an event stream. A cookie stream must come from our own pages: a same-origin
  * EventSource sends no Origin, but does send Sec-Fetch-Site: same-origin.
  */
-function streamUser(core: Core, auth: Auth, request: Request): SessionUser {
-  const user = requireSession(auth).user;
+function streamSession(core: Core, auth: Auth, request: Request): Session {
+  const session = requireSession(auth);
   if (auth.via === "cookie" && !fromOwnPage(request, core.config.allowedOrigins)) {
     throw new AppError("forbidden", "Event streams with a cookie open only from this site's pages.");
   }
-  return user;
+  return session;
 }
 
 const credentials = t.Object({ username: t.Unknown(), password: t.Unknown() });
@@ -48,10 +48,9 @@ export function apiRoutes(core: Core) {
       })
       .post(
         "/signup",
-        async ({ body, request, cookie, set }) => {
+        async ({ body, request, cookie, auth, set }) => {
           const user = await signUp(core.db, body);
-          const { token } = await core.sessions.create(user);
-          cookie[SESSION_COOKIE]!.set(sessionCookie(request, token));
+          const token = await startSession(core, request, cookie[SESSION_COOKIE]!, user, auth.session);
           set.status = 201;
           return { user, token };
         },
@@ -61,10 +60,7 @@ export function apiRoutes(core: Core) {
         "/login",
         async ({ body, request, cookie, auth }) => {
           const user = await logIn(core.db, body);
-          // A fresh session on every login (no fixation); the one presented, if any, ends.
-          if (auth.session) await core.sessions.invalidate(auth.session);
-          const { token } = await core.sessions.create(user);
-          cookie[SESSION_COOKIE]!.set(sessionCookie(request, token));
+          const token = await startSession(core, request, cookie[SESSION_COOKIE]!, user, auth.session);
           return { user, token };
         },
         { body: credentials },
@@ -75,7 +71,13 @@ export function apiRoutes(core: Core) {
         set.status = 204;
       })
       .get("/me", ({ auth }) => ({ user: requireSession(auth).user }))
-      .get("/threads", async ({ auth }) => ({ threads: (await listThreads(core, requireSession(auth).user)).map(apiThread) }))
+      .get("/threads", async ({ auth, query }) => {
+        const page = await listThreads(core, requireSession(auth).user, {
+          offset: intQuery(query.offset, "offset"),
+          limit: intQuery(query.limit, "limit", { min: 1, max: LIST_PAGE }),
+        });
+        return { threads: page.threads.map(apiThread), nextOffset: page.nextOffset };
+      })
       .post(
         "/threads",
         async ({ auth, body, set }) => {
@@ -112,14 +114,18 @@ export function apiRoutes(core: Core) {
       )
       // Server-Sent Events: the thread's messages, and the person's feed (see realtime/stream.ts).
       .get("/threads/:id/events", async ({ auth, params, query, request, server }) => {
-        const me = streamUser(core, auth, request);
+        const session = streamSession(core, auth, request);
         const threadId = threadIdParam(params.id);
-        await assertMember(core, me, threadId);
+        await assertMember(core, session.user, threadId);
         const after = intQuery(request.headers.get("last-event-id") ?? query.after, "after (or Last-Event-ID)") ?? null;
         server?.timeout(request, 0); // Bun's idle timeout would cut a quiet stream
         const rendering = renderingOf(request);
-        return eventStream(core, me, request, async (sink) => {
-          const follow = await catchUpThread(core, threadId, after, (message) => sink.send(render({ type: "message", message }, rendering)));
+        return eventStream(core, session, request, async (sink) => {
+          const follow = await catchUpThread(core, threadId, after, (message) => {
+            const record = render({ type: "message", message }, rendering);
+            sink.send(record);
+            return record.length;
+          });
           if (follow.reset) {
             sink.send(`event: reset\ndata: ${JSON.stringify({ threadId, lastSeq: follow.lastSeq, reason: "too many messages missed: fetch the history, then reconnect" })}\n\n`);
             return "reset";
@@ -129,11 +135,11 @@ export function apiRoutes(core: Core) {
         });
       })
       .get("/events", async ({ auth, query, request, server }) => {
-        const me = streamUser(core, auth, request);
+        const session = streamSession(core, auth, request);
         const since = parseCursor(request.headers.get("last-event-id") ?? query.after);
         server?.timeout(request, 0);
-        return eventStream(core, me, request, async (sink) => {
-          const follow = await catchUpFeed(core, me, since, (cursor, change) => sink.send(`id: ${cursor}\nevent: feed\ndata: ${feedFrame(cursor, change)}\n\n`));
+        return eventStream(core, session, request, async (sink) => {
+          const follow = await catchUpFeed(core, session.user, since, (cursor, change) => sink.send(`id: ${cursor}\nevent: feed\ndata: ${feedFrame(cursor, change)}\n\n`));
           sink.send(`event: subscribed\ndata: ${JSON.stringify({ feed: "me", cursor: feedCursor() })}\n\n`);
           return follow;
         });

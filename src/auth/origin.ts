@@ -2,12 +2,19 @@
 // WebSocket upgrade and cross-origin fetch; another site cannot forge it. Matching is exact:
 // scheme, host and port, with no prefix or substring games.
 
-/** The origin this server is reached at, as the browser sees it (Caddy sets X-Forwarded-Proto). */
-export function ownOrigin(request: Request): string {
-  const url = new URL(request.url);
+/**
+ * The scheme the browser used: Caddy terminates TLS and says so in X-Forwarded-Proto. A
+ * client that sends the header itself only changes how its own cookies are flagged.
+ */
+export function requestScheme(request: Request): "http" | "https" {
   const forwarded = request.headers.get("x-forwarded-proto")?.split(",")[0]?.trim();
-  const scheme = forwarded === "https" || forwarded === "http" ? forwarded : url.protocol.slice(0, -1);
-  return `${scheme}://${url.host}`;
+  if (forwarded === "https" || forwarded === "http") return forwarded;
+  return request.url.startsWith("https:") ? "https" : "http";
+}
+
+/** The origin this server is reached at, as the browser sees it. */
+export function ownOrigin(request: Request): string {
+  return `${requestScheme(request)}://${new URL(request.url).host}`;
 }
 
 export function isAllowedOrigin(origin: string, request: Request, allowed: readonly string[]): boolean {

@@ -15,6 +15,8 @@ import type { RedisNames } from "../realtime/topics.ts";
 
 export const SESSION_TTL_MS = 30 * 24 * 3600_000;
 const SLIDE_INTERVAL_MS = 3600_000;
+/** Ours are 49 characters; anything much longer is not worth a store lookup. */
+const MAX_TOKEN_LENGTH = 100;
 
 export interface SessionUser {
   id: number;
@@ -42,9 +44,12 @@ export interface SessionStore {
   extend(id: string, expiresAt: number): Promise<void>;
   delete(id: string, userId: number): Promise<void>;
   deleteForUser(userId: number): Promise<void>;
+  /** Drops expired sessions (Redis expires its own keys). */
+  sweep(): Promise<void>;
 }
 
-// 15 random bytes → 24 characters of lower-case base32: 120 bits, as in Lucia's examples.
+// 24 random bytes, 5 bits of each → 24 characters of lower-case base32: 120 bits, as in
+// Lucia's examples (256 is a multiple of 32, so every character is equally likely).
 const ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789";
 function randomId(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(24));
@@ -58,7 +63,11 @@ function hashSecret(secret: string): Uint8Array {
 }
 
 export class Sessions {
-  constructor(private readonly store: SessionStore) {}
+  /** `revoked` hears of every session ended, so live connections of it can be closed. */
+  constructor(
+    private readonly store: SessionStore,
+    private readonly revoked: (userId: number, sessionId: string | null) => void = () => {},
+  ) {}
 
   /** Starts a session and returns its token: the only time the secret is known in full. */
   async create(user: SessionUser): Promise<{ token: string; session: Session }> {
@@ -71,7 +80,7 @@ export class Sessions {
 
   /** The session a token stands for, or null if it is malformed, unknown, wrong or expired. */
   async validate(token: string | undefined | null): Promise<Session | null> {
-    if (!token || token.length > 100) return null;
+    if (!token || token.length > MAX_TOKEN_LENGTH) return null;
     const dot = token.indexOf(".");
     if (dot <= 0) return null;
     const id = token.slice(0, dot);
@@ -93,12 +102,20 @@ export class Sessions {
     return { id, user: stored.user, expiresAt, secret };
   }
 
-  invalidate(session: Session): Promise<void> {
-    return this.store.delete(session.id, session.user.id);
+  async invalidate(session: Session): Promise<void> {
+    await this.store.delete(session.id, session.user.id);
+    this.revoked(session.user.id, session.id);
   }
 
-  invalidateAll(userId: number): Promise<void> {
-    return this.store.deleteForUser(userId);
+  /** Drops expired sessions from the store; run now and then. */
+  sweep(): Promise<void> {
+    return this.store.sweep();
+  }
+
+  /** "Log out everywhere". */
+  async invalidateAll(userId: number): Promise<void> {
+    await this.store.deleteForUser(userId);
+    this.revoked(userId, null);
   }
 }
 
@@ -126,6 +143,9 @@ export function databaseSessionStore(db: Db): SessionStore {
     deleteForUser: async (userId) => {
       await q.deleteForUser(db, userId);
     },
+    sweep: async () => {
+      await q.deleteExpired(db);
+    },
   };
 }
 
@@ -151,7 +171,15 @@ export function redisSessionStore(redis: Redis, keys: RedisNames): SessionStore 
       };
     },
     extend: async (id, expiresAt) => {
-      await redis.multi().hset(keys.session(id), "e", expiresAt).pexpireat(keys.session(id), expiresAt).exec();
+      const userId = await redis.hget(keys.session(id), "u");
+      if (!userId) return;
+      await redis
+        .multi()
+        .hset(keys.session(id), "e", expiresAt)
+        .pexpireat(keys.session(id), expiresAt)
+        // The person's set of sessions lives as long as the longest of them.
+        .pexpire(keys.userSessions(Number(userId)), SESSION_TTL_MS)
+        .exec();
     },
     delete: async (id, userId) => {
       await redis.multi().del(keys.session(id)).srem(keys.userSessions(userId), id).exec();
@@ -160,5 +188,6 @@ export function redisSessionStore(redis: Redis, keys: RedisNames): SessionStore 
       const ids = await redis.smembers(keys.userSessions(userId));
       await redis.del(keys.userSessions(userId), ...ids.map(keys.session));
     },
+    sweep: async () => {},
   };
 }

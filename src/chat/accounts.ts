@@ -6,6 +6,7 @@ import { hashPassword, verifyPassword } from "../auth/password.ts";
 import type { SessionUser } from "../auth/session.ts";
 
 export const USERNAME = /^[A-Za-z0-9_.-]{3,32}$/;
+const USERNAME_MAX = 32;
 export const PASSWORD_MIN = 8;
 export const PASSWORD_MAX = 256;
 
@@ -36,7 +37,8 @@ export async function signUp(db: Db, input: { username: unknown; password: unkno
 export async function logIn(db: Db, input: { username: unknown; password: unknown }): Promise<SessionUser> {
   const invalid = new AppError("invalid_credentials", "Invalid username or password.");
   if (typeof input.username !== "string" || typeof input.password !== "string") throw invalid;
-  if (input.username.length > 64 || input.password.length > 4 * PASSWORD_MAX) throw invalid;
+  // Longer than any valid name or password: refused before spending a hash on it.
+  if (input.username.length > USERNAME_MAX || [...input.password].length > PASSWORD_MAX) throw invalid;
   const [user] = USERNAME.test(input.username) ? await users.findByUsername(db, input.username) : [];
   const ok = await verifyPassword(input.password, user?.passwordHash ?? null);
   if (!user || !ok) throw invalid;

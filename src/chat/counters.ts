@@ -142,12 +142,19 @@ return 1`;
 
 const senderField = (senderId: number) => `from_${senderId}`;
 
+/** The two scripts as ioredis commands: defined once, then called by SHA (EVALSHA). */
+interface CounterCommands {
+  parleyCountRecord(key: string, seq: number, field: string, ttl: number): Promise<unknown>;
+  parleyCountAdvance(key: string, ...args: (string | number)[]): Promise<unknown>;
+}
+
 export function redisCounterStore(redis: Redis, keys: RedisNames): CounterStore {
-  const recordSha = { script: RECORD };
-  const advanceSha = { script: ADVANCE };
+  redis.defineCommand("parleyCountRecord", { numberOfKeys: 1, lua: RECORD });
+  redis.defineCommand("parleyCountAdvance", { numberOfKeys: 1, lua: ADVANCE });
+  const scripts = redis as unknown as CounterCommands;
   return {
     record: async (threadId, seq, senderId) => {
-      await redis.eval(recordSha.script, 1, keys.counters(threadId), seq, senderField(senderId), COUNTERS_TTL_S);
+      await scripts.parleyCountRecord(keys.counters(threadId), seq, senderField(senderId), COUNTERS_TTL_S);
     },
     read: async (ids) => {
       const pipeline = redis.pipeline();
@@ -169,7 +176,7 @@ export function redisCounterStore(redis: Redis, keys: RedisNames): CounterStore 
     advance: async (threadId, fromSeq, toSeq, delta) => {
       const args: (string | number)[] = [fromSeq, toSeq, COUNTERS_TTL_S];
       for (const [sender, n] of delta) args.push(senderField(sender), n);
-      await redis.eval(advanceSha.script, 1, keys.counters(threadId), ...args);
+      await scripts.parleyCountAdvance(keys.counters(threadId), ...args);
     },
     clear: async (threadId) => {
       await redis.del(keys.counters(threadId));

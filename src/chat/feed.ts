@@ -11,7 +11,7 @@ import type { Core } from "../core.ts";
 import { AppError } from "../errors.ts";
 import type { FeedChange, UserRef } from "../realtime/events.ts";
 import { topics } from "../realtime/topics.ts";
-import { listThreads, type Thread } from "./threads.ts";
+import { threadsChangedSince, type Thread } from "./threads.ts";
 
 /** Longer than any send transaction lives (idle_in_transaction_session_timeout is 60 s). */
 const OVERLAP_MS = 120_000;
@@ -35,8 +35,8 @@ function changedAt(thread: Thread): number {
 
 /** The state of every thread of this person that changed after the cursor, oldest change first. */
 export async function changedSince(core: Core, viewer: UserRef, since: number): Promise<Thread[]> {
-  const threads = await listThreads(core, viewer);
-  return threads.filter((t) => changedAt(t) > since - OVERLAP_MS).sort((a, b) => changedAt(a) - changedAt(b));
+  const threads = await threadsChangedSince(core, viewer, new Date(since - OVERLAP_MS));
+  return threads.sort((a, b) => changedAt(a) - changedAt(b));
 }
 
 export function publishFeed(core: Core, userIds: readonly number[], change: FeedChange, cursor: string = feedCursor()): void {

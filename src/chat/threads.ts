@@ -10,9 +10,13 @@ import { findUser } from "./accounts.ts";
 import { countsFor } from "./counters.ts";
 
 export const PAGE_SIZE = 50;
+/** Seqs are PostgreSQL integers. */
+export const MAX_SEQ = 2 ** 31 - 1;
 export const MAX_PAGE_SIZE = 200;
-/** The list shows this many conversations; enough for a person, bounded for the server. */
-const LIST_LIMIT = 500;
+/** Conversations per page of the list. */
+export const LIST_PAGE = 100;
+/** A feed resume sends at most this many changed conversations; past it, clients reload the list. */
+export const MAX_CHANGED = 500;
 
 export interface Thread {
   id: number;
@@ -60,12 +64,28 @@ async function withCounts(core: Core, viewer: UserRef, rows: ThreadRow[]): Promi
   });
 }
 
-export async function listThreads(core: Core, viewer: UserRef): Promise<Thread[]> {
-  return withCounts(core, viewer, await q.forMember(core.db, viewer.id, null, LIST_LIMIT));
+export interface ThreadPage {
+  threads: Thread[];
+  /** Where the next page starts, or null on the last one. */
+  nextOffset: number | null;
+}
+
+/** A person's conversations, most recent activity first, a page at a time. */
+export async function listThreads(core: Core, viewer: UserRef, page: { offset?: number; limit?: number } = {}): Promise<ThreadPage> {
+  const offset = page.offset ?? 0;
+  const limit = Math.min(page.limit ?? LIST_PAGE, LIST_PAGE);
+  const rows = await q.forMember(core.db, viewer.id, null, limit + 1, offset, null);
+  const threads = await withCounts(core, viewer, rows.slice(0, limit));
+  return { threads, nextOffset: rows.length > limit ? offset + limit : null };
+}
+
+/** Every conversation of a person that changed after a time (see chat/feed.ts). */
+export async function threadsChangedSince(core: Core, viewer: UserRef, since: Date): Promise<Thread[]> {
+  return withCounts(core, viewer, await q.forMember(core.db, viewer.id, null, MAX_CHANGED, 0, since.toISOString()));
 }
 
 export async function getThread(core: Core, viewer: UserRef, threadId: number): Promise<Thread> {
-  const rows = await q.forMember(core.db, viewer.id, threadId, 1);
+  const rows = await q.forMember(core.db, viewer.id, threadId, 1, 0, null);
   if (rows.length === 0) throw notFound();
   return (await withCounts(core, viewer, rows))[0]!;
 }
@@ -120,7 +140,7 @@ export async function messagesOf(db: Db, threadId: number, page: PageQuery): Pro
   const rows =
     page.after !== undefined
       ? await mq.pageAfter(db, threadId, page.after, limit)
-      : (await mq.pageBefore(db, threadId, page.before ?? 2 ** 31 - 1, limit)).reverse();
+      : (await mq.pageBefore(db, threadId, page.before ?? MAX_SEQ, limit)).reverse();
   return rows.map((row) => ({
     id: row.id,
     threadId: row.threadId,

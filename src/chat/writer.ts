@@ -6,7 +6,8 @@
 // those locks, takes the next seqs and stores the rows, so seq order is commit order with no
 // gaps. A thread is never in two transactions at once: one sender's messages keep their order.
 // Nothing is resolved before its transaction commits.
-import { isUnavailable, type Db, type Sql } from "../db/client.ts";
+import type { Db, Sql } from "../db/client.ts";
+import { isUnavailable } from "../errors.ts";
 import { messages as q, type MessageRow } from "../db/queries.ts";
 import { AppError, notFound } from "../errors.ts";
 import type { Message, ThreadHead, UserRef } from "../realtime/events.ts";
@@ -49,6 +50,7 @@ export class MessageWriter {
   constructor(
     private readonly db: Db,
     private readonly onCommit: (results: WriteResult[]) => void,
+    private readonly log: (err: unknown) => void = () => {},
   ) {}
 
   write(request: WriteRequest): Promise<WriteResult> {
@@ -91,14 +93,16 @@ export class MessageWriter {
     try {
       outcomes = await this.db.transaction((tx) => store(tx, batch));
     } catch (err) {
-      if (batch.length > 1 && !isUnavailable(err)) {
-        // Something in the batch upset the database: try each alone so one cannot sink the rest.
-        await Promise.all(batch.map((request) => this.flush([request])));
+      if (batch.length > 1 && isDataError(err)) {
+        // One message the database will not take: try each alone, in order, one transaction
+        // at a time, so it cannot sink the others or let them overtake each other.
+        for (const request of batch) await this.flush([request]);
         return;
       }
-      const error = isUnavailable(err)
-        ? new AppError("unavailable", "The message could not be stored: the database is unavailable. Try again.")
-        : err;
+      const error = isDataError(err)
+        ? new AppError("invalid_text", "The database refused this message's text.")
+        : new AppError("unavailable", "The message could not be stored just now; nothing was saved. Try again.");
+      if (!isUnavailable(err)) this.log(err);
       for (const request of batch) request.reject(error);
       return;
     }
@@ -199,4 +203,10 @@ export function toMessage(row: MessageRow, sender: UserRef): Message {
     createdAt: row.createdAt,
     clientId: row.clientId,
   };
+}
+
+/** SQLSTATE classes 22 (data exception) and 23 (constraint): this row, not the database. */
+function isDataError(err: unknown): boolean {
+  const code = String((err as { code?: unknown } | null)?.code ?? "");
+  return code.startsWith("22") || code.startsWith("23");
 }

@@ -1,7 +1,10 @@
 // One small interface over the two ways Parley reaches PostgreSQL: a real server through
 // postgres.js, or the embedded PGlite in DATA_DIR. The same SQL files run on both.
 import postgres from "postgres";
-import { mkdirSync } from "node:fs";
+import { accessSync, constants, mkdirSync } from "node:fs";
+import { ConfigError } from "../config.ts";
+import pingSql from "../../sql/queries/schema/ping.sql" with { type: "text" };
+import utcSql from "../../sql/queries/schema/utc.sql" with { type: "text" };
 import { resolve } from "node:path";
 
 export interface Sql {
@@ -51,7 +54,7 @@ export function connectPostgres(url: string, options: PostgresOptions = {}): Db 
     ...wrap(sql),
     transaction: <T>(fn: (tx: Sql) => Promise<T>) => sql.begin((tx) => fn(wrap(tx))) as Promise<T>,
     ping: async () => {
-      await sql.unsafe("select 1");
+      await sql.unsafe(pingSql);
     },
     close: () => sql.end({ timeout: 5 }),
   };
@@ -66,13 +69,18 @@ export interface EmbeddedFiles {
 export async function openEmbedded(dataDir: string, files: EmbeddedFiles = {}): Promise<Db> {
   const { PGlite, types } = await import("@electric-sql/pglite");
   const dir = resolve(dataDir, "pg");
-  mkdirSync(dir, { recursive: true });
+  try {
+    mkdirSync(dir, { recursive: true });
+    accessSync(dir, constants.W_OK);
+  } catch (err) {
+    throw new ConfigError("DATA_DIR", `cannot be used for the embedded database (${dir}): ${(err as Error).message}`);
+  }
   const pg = await PGlite.create(dir, {
     parsers: { [types.INT8]: (v: string) => Number(v), [types.TIMESTAMPTZ]: toIso },
     ...(files.wasmModule ? { wasmModule: files.wasmModule } : {}),
     ...(files.fsBundle ? { fsBundle: files.fsBundle } : {}),
   });
-  await pg.exec("SET TimeZone = 'UTC'");
+  await pg.exec(utcSql);
   const wrap = (conn: Pick<typeof pg, "query" | "exec">): Sql => ({
     query: async <R>(text: string, params: readonly unknown[] = []) => (await conn.query<R>(text, params as unknown[])).rows,
     script: async (text) => {
@@ -84,18 +92,8 @@ export async function openEmbedded(dataDir: string, files: EmbeddedFiles = {}): 
     ...wrap(pg),
     transaction: <T>(fn: (tx: Sql) => Promise<T>) => pg.transaction((tx) => fn(wrap(tx))),
     ping: async () => {
-      await pg.query("select 1");
+      await pg.query(pingSql);
     },
     close: () => pg.close(),
   };
-}
-
-/** True when an error means the database could not be reached, not that a query was wrong. */
-export function isUnavailable(err: unknown): boolean {
-  const code = String((err as { code?: unknown } | null)?.code ?? "");
-  return (
-    ["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "CONNECTION_CLOSED", "CONNECTION_ENDED", "CONNECTION_DESTROYED", "CONNECT_TIMEOUT"].includes(code) ||
-    code.startsWith("08") || // SQLSTATE class 08: connection exception
-    ["57P01", "57P02", "57P03"].includes(code) // shutting down, crashed, not accepting yet
-  );
 }

@@ -105,7 +105,9 @@ export const sessions = {
 export const threads = {
   findDirect: query<[directKey: string], { id: number }>(threadsFindDirect),
   insertDirect: query<[directKey: string, createdBy: number, memberIds: number[]], { id: number }>(threadsInsertDirect),
-  forMember: query<[userId: number, threadId: number | null, limit: number], ThreadRow>(threadsForMember),
+  forMember: query<[userId: number, threadId: number | null, limit: number, offset: number, changedSince: string | null], ThreadRow>(
+    threadsForMember,
+  ),
   isMember: query<[threadId: number, userId: number], { member: number }>(threadsIsMember),
   markRead: query<[threadId: number, userId: number, seq: number], { readSeq: number; previousReadSeq: number }>(threadsMarkRead),
   lastSeq: query<[threadId: number], { lastSeq: number }>(threadsLastSeq),

@@ -29,6 +29,8 @@ export const en = {
     send: "Send",
     you: "You",
     noMessages: "No messages yet",
+    older: "Older conversations",
+    newer: "Newer conversations",
   },
   chat: {
     back: "All conversations",

@@ -29,6 +29,12 @@ export function negotiate(acceptLanguage: string | null | undefined): Lang {
   return ranked.find((entry) => isLang(entry.base))?.base as Lang | undefined ?? DEFAULT_LANG;
 }
 
+/**
+ * Caches keyed by what clients send (zone cookies) are capped: there are about 600 real zones
+ * and 2 languages, so the caps are never reached by honest traffic and bound the rest.
+ */
+const MAX_ZONES = 1000;
+const MAX_FORMATS = 5000;
 const zoneCache = new Map<string, boolean>();
 /** A time zone from a cookie is used only if Intl knows it. */
 export function validTimeZone(zone: string | null | undefined): string {
@@ -41,7 +47,7 @@ export function validTimeZone(zone: string | null | undefined): string {
     } catch {
       ok = false;
     }
-    if (zoneCache.size < 1000) zoneCache.set(zone, ok);
+    if (zoneCache.size < MAX_ZONES) zoneCache.set(zone, ok);
   }
   return ok ? zone : "UTC";
 }
@@ -60,7 +66,7 @@ function format(lang: Lang, timeZone: string, kind: keyof typeof STYLES): Intl.D
   let f = formats.get(key);
   if (!f) {
     f = new Intl.DateTimeFormat(lang, { timeZone, ...STYLES[kind] });
-    if (formats.size < 5000) formats.set(key, f);
+    if (formats.size < MAX_FORMATS) formats.set(key, f);
   }
   return f;
 }

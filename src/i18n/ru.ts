@@ -29,6 +29,8 @@ export const ru: Catalogue = {
     send: "Отправить",
     you: "Вы",
     noMessages: "Сообщений пока нет",
+    older: "Более старые переписки",
+    newer: "Более новые переписки",
   },
   chat: {
     back: "Все переписки",

@@ -40,7 +40,9 @@ export type BusEvent =
   /** On thread:<id>: a stored message, in seq order. */
   | { type: "message"; message: Message }
   /** On user:<id>: a change in that person's list. */
-  | { type: "feed"; userId: number; cursor: string; change: FeedChange };
+  | { type: "feed"; userId: number; cursor: string; change: FeedChange }
+  /** On control: sessions ended (logout); every instance closes their live connections. */
+  | { type: "revoke"; userId: number; sessionId: string | null };
 
 /** The position of an event in its thread's log, for those that have one. */
 export function seqOf(event: BusEvent): number | null {

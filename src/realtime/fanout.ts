@@ -8,7 +8,7 @@
 // sequencer: it holds an early event until the ones before it arrive, and if they do not
 // arrive within GAP_WAIT_MS it reads them from the database, where they are committed.
 import type { Bus } from "./bus.ts";
-import { socketTopic, type Topic } from "./topics.ts";
+import { socketTopic, topics, type Topic } from "./topics.ts";
 import { seqOf, type BusEvent, type Message } from "./events.ts";
 import type { Rendering } from "./render.ts";
 import type { Logger } from "../log.ts";
@@ -75,7 +75,7 @@ class LazyDelivery implements Delivery {
   }
 }
 
-const threadIdOf = (topic: Topic) => (topic.startsWith("thread:") ? Number(topic.slice(7)) : null);
+const threadIdOf = topics.threadIdOf;
 
 export class Fanout {
   private readonly topics = new Map<Topic, TopicState>();
@@ -104,7 +104,12 @@ export class Fanout {
     };
     this.topics.set(topic, fresh);
     fresh.ready = this.start(topic, fresh).catch((err) => {
-      this.release(topic);
+      // Everyone who waited on this start gets the error; the next acquire starts afresh.
+      if (this.topics.get(topic) === fresh) {
+        if (fresh.gapTimer) clearTimeout(fresh.gapTimer);
+        this.topics.delete(topic);
+        void this.deps.bus.unsubscribe(topic);
+      }
       throw err;
     });
     return fresh.ready;
@@ -172,10 +177,7 @@ export class Fanout {
     if (seq > state.next) {
       state.held.set(seq, event);
       if (state.held.size > MAX_HELD) void this.fill(topic, state, Math.max(...state.held.keys()));
-      else state.gapTimer ??= setTimeout(() => {
-        state.gapTimer = null;
-        if (state.held.size > 0) void this.fill(topic, state, Math.max(...state.held.keys()));
-      }, GAP_WAIT_MS);
+      else this.armGapTimer(topic, state);
       return;
     }
     this.dispatch(topic, state, event);
@@ -200,13 +202,21 @@ export class Fanout {
       }
     } catch (err) {
       this.deps.log.warn(`fanout: reading the gap in ${topic} failed: ${(err as Error).message}`);
-      state.gapTimer ??= setTimeout(() => {
-        state.gapTimer = null;
-        if (state.held.size > 0) void this.fill(topic, state, upTo);
-      }, GAP_WAIT_MS * 10);
+      if (state.gapTimer) clearTimeout(state.gapTimer);
+      state.gapTimer = null;
+      this.armGapTimer(topic, state, GAP_WAIT_MS * 10);
     } finally {
       state.filling = false;
+      // A gap timer that fired during the fill found it busy; look again now.
+      if (state.held.size > 0 && !state.gapTimer && this.topics.get(topic) === state) this.armGapTimer(topic, state);
     }
+  }
+
+  private armGapTimer(topic: Topic, state: TopicState, delay = GAP_WAIT_MS): void {
+    state.gapTimer ??= setTimeout(() => {
+      state.gapTimer = null;
+      if (state.held.size > 0) void this.fill(topic, state, Math.max(...state.held.keys()));
+    }, delay);
   }
 
   private dispatch(topic: Topic, state: TopicState, event: BusEvent): void {

@@ -1,8 +1,20 @@
 // This instance's live clients (WebSocket connections and event streams), by person: for
 // closing them all on shutdown, and for reaching one person's connections.
 
+/**
+ * Close codes: 4401 means "log in again, do not retry as you are"; 1012 (restarting) and 1013
+ * (too slow to keep up) mean "reconnect, with backoff, and resume".
+ */
+export const CLOSE = {
+  unauthenticated: 4401,
+  restarting: 1012,
+  slow: 1013,
+} as const;
+
 export interface LiveClient {
   readonly userId: number;
+  /** The session it was opened with: logging out closes it. */
+  readonly sessionId: string;
   close(code: number, reason: string): void;
 }
 
@@ -26,8 +38,11 @@ export class LiveClients {
     if (set.size === 0) this.byUser.delete(client.userId);
   }
 
-  of(userId: number): readonly LiveClient[] {
-    return [...(this.byUser.get(userId) ?? [])];
+  /** Closes one person's connections of one session, or of all their sessions. */
+  closeSessions(userId: number, sessionId: string | null, code: number, reason: string): void {
+    for (const client of [...(this.byUser.get(userId) ?? [])]) {
+      if (sessionId === null || client.sessionId === sessionId) client.close(code, reason);
+    }
   }
 
   count(): number {

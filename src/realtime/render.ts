@@ -42,6 +42,7 @@ export function render(event: BusEvent, rendering: Rendering): string {
         return sseRecord(m.seq, "message", pageFrame(m));
     }
   }
+  if (event.type !== "feed") return ""; // instance-to-instance only: never sent to a client
   const frame = feedFrame(event.cursor, event.change);
   return rendering.startsWith("sse") ? sseRecord(event.cursor, "feed", frame) : frame;
 }

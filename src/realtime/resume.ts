@@ -11,6 +11,11 @@ import { topics, type Topic } from "./topics.ts";
 
 /** A resume that would replay more than this stops there with a `reset`: reload the rest. */
 export const REPLAY_LIMIT = 500;
+/**
+ * …or more than this many bytes: a replay must fit in the socket's buffer (1 MiB, after which
+ * Bun drops the connection), or a client far behind on big messages could never catch up.
+ */
+export const REPLAY_BYTES = 512 * 1024;
 
 export interface CatchUp {
   /** The last seq the client has now been given (threads). */
@@ -23,6 +28,13 @@ export interface CatchUp {
    * live path, like a Bun topic, and must join it in the same tick).
    */
   live(deliver: Listener, keep: boolean): void;
+  /**
+   * For transports with a live path of their own (a Bun topic): delivers what arrived during
+   * the replay, then calls `join` once joining cannot repeat anything. Usually at once; but
+   * if this instance's sequencer has not yet passed what the replay read from the database
+   * (it holds events that came out of order), the callback carries on until it has.
+   */
+  handOff(deliver: Listener, join: () => void): void;
   /** Stops listening and lets go of the topic. */
   release(): void;
 }
@@ -50,7 +62,7 @@ async function follow(core: Core, topic: Topic, replay: () => Promise<{ lastSeq:
   if (replayed.reset) release();
   let lastSeq = replayed.lastSeq;
   const fresh = (d: Delivery) => d.seq === null || d.seq > lastSeq;
-  return {
+  const catchUp: CatchUp = {
     lastSeq,
     reset: replayed.reset,
     live(deliver, keep) {
@@ -70,19 +82,44 @@ async function follow(core: Core, topic: Topic, replay: () => Promise<{ lastSeq:
         stopListening = null;
       }
     },
+    handOff(deliver, join) {
+      catchUp.live(deliver, true);
+      if (core.fanout.lastDelivered(topic) >= lastSeq) {
+        stopListening?.();
+        stopListening = null;
+        join();
+        return;
+      }
+      const carry = onEvent;
+      onEvent = (d) => {
+        carry(d);
+        // Published to the topic before this callback ran: joining now cannot repeat it.
+        if (d.seq !== null && d.seq >= lastSeq) {
+          stopListening?.();
+          stopListening = null;
+          join();
+        }
+      };
+    },
     release,
   };
+  return catchUp;
 }
 
-/** A thread after seq `after` (membership checked by the caller); null: live from now. */
-export function catchUpThread(core: Core, threadId: number, after: number | null, replay: (message: Message) => void): Promise<CatchUp> {
+/**
+ * A thread after seq `after` (membership checked by the caller); null: live from now.
+ * `replay` sends one message and says how many bytes that took.
+ */
+export function catchUpThread(core: Core, threadId: number, after: number | null, replay: (message: Message) => number): Promise<CatchUp> {
   const topic = topics.thread(threadId);
   return follow(core, topic, async () => {
     if (after === null) return { lastSeq: core.fanout.lastDelivered(topic), reset: false };
     let lastSeq = after;
+    let bytes = 0;
     const missed = await messagesOf(core.db, threadId, { after, limit: REPLAY_LIMIT + 1 });
     for (const message of missed.slice(0, REPLAY_LIMIT)) {
-      replay(message);
+      if (bytes >= REPLAY_BYTES) return { lastSeq, reset: true };
+      bytes += replay(message);
       lastSeq = message.seq;
     }
     return { lastSeq, reset: missed.length > REPLAY_LIMIT };

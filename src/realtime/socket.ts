@@ -7,23 +7,16 @@ import { AppError, type ErrorCode } from "../errors.ts";
 import { postMessage } from "../chat/send.ts";
 import { assertMember, markRead } from "../chat/threads.ts";
 import { feedCursor, parseCursor } from "../chat/feed.ts";
-import type { SessionUser } from "../auth/session.ts";
+import type { Session, SessionUser } from "../auth/session.ts";
 import { socketTopic, topics, type Format, type Topic } from "./topics.ts";
 import { render, feedFrame } from "./render.ts";
 import { catchUpFeed, catchUpThread, type CatchUp } from "./resume.ts";
-import type { LiveClient } from "./live.ts";
-import { seqValue } from "../web/params.ts";
+import { CLOSE, type LiveClient } from "./live.ts";
+import { seqValue, threadIdField } from "../web/params.ts";
 
 /** Threads one connection may follow at once. */
 export const MAX_SUBSCRIPTIONS = 100;
 
-/** Close codes: 4401 means "log in again, do not retry as you are"; 1012 and 1013 "reconnect". */
-export const CLOSE = {
-  unauthenticated: 4401,
-  tooBig: 1009,
-  restarting: 1012,
-  slow: 1013,
-} as const;
 
 /** The part of a Bun ServerWebSocket this module uses. */
 export interface Socket {
@@ -43,18 +36,26 @@ interface Subscription {
 export class Connection implements LiveClient {
   private readonly subscriptions = new Map<Topic, Subscription>();
   private closed = false;
+  /** Frames are handled one after another, so a subscribe and the unsubscribe after it cannot cross. */
+  private queue: Promise<void> = Promise.resolve();
+  readonly user: SessionUser;
 
   constructor(
     private readonly core: Core,
     private readonly socket: Socket,
-    readonly user: SessionUser,
+    private readonly session: Session,
     private readonly format: Format,
   ) {
+    this.user = session.user;
     core.live.add(this);
   }
 
   get userId(): number {
     return this.user.id;
+  }
+
+  get sessionId(): string {
+    return this.session.id;
   }
 
   close(code: number, reason: string): void {
@@ -75,8 +76,25 @@ export class Connection implements LiveClient {
     this.reply({ type: "error", code, message, ...extra });
   }
 
-  /** A frame as Elysia hands it over: JSON text arrives parsed; anything else is not ours. */
-  async handle(frame: unknown): Promise<void> {
+  /**
+   * A frame as Elysia hands it over: JSON text arrives parsed; anything else is not ours.
+   * Sends go to the writer at once, in the order they came (its queue keeps that order), so a
+   * burst of sends is one group commit; every other frame waits for the one before it.
+   */
+  handle(frame: unknown): void {
+    if (Date.now() >= this.session.expiresAt) {
+      this.socket.close(CLOSE.unauthenticated, "session expired: log in again");
+      return;
+    }
+    if (frame !== null && typeof frame === "object" && (frame as { type?: unknown }).type === "send") {
+      void this.handleOne(frame);
+      return;
+    }
+    this.queue = this.queue.then(() => this.handleOne(frame));
+  }
+
+  private async handleOne(frame: unknown): Promise<void> {
+    if (this.closed) return;
     if (frame === null || typeof frame !== "object" || Array.isArray(frame) || frame instanceof Uint8Array) {
       return this.error("bad_request", "A frame is a JSON object with a type.");
     }
@@ -125,22 +143,30 @@ export class Connection implements LiveClient {
     return sub;
   }
 
+  /** Forgets a subscription that did not get going, if it is still the current one. */
+  private abandon(sub: Subscription): void {
+    if (this.subscriptions.get(sub.topic) === sub) this.subscriptions.delete(sub.topic);
+  }
+
   /** Replays what the client missed, then follows the thread live (see resume.ts). */
   private async subscribeThread(threadId: number, after: number | null): Promise<void> {
-    await assertMember(this.core, this.user, threadId);
-    const topic = topics.thread(threadId);
-    const sub = this.begin(topic);
+    const sub = this.begin(topics.thread(threadId));
     let follow: CatchUp;
     try {
-      follow = await catchUpThread(this.core, threadId, after, (message) => this.push(render({ type: "message", message }, `ws-${this.format}`)));
+      await assertMember(this.core, this.user, threadId);
+      follow = await catchUpThread(this.core, threadId, after, (message) => {
+        const frame = render({ type: "message", message }, `ws-${this.format}`);
+        this.push(frame);
+        return frame.length;
+      });
     } catch (err) {
-      this.subscriptions.delete(topic);
+      this.abandon(sub);
       throw err;
     }
     if (sub.cancelled || this.closed) return follow.release();
     if (follow.reset) {
       // Too far behind: say so instead of silently stopping at the limit.
-      this.subscriptions.delete(topic);
+      this.abandon(sub);
       this.reply({ type: "reset", threadId, lastSeq: follow.lastSeq, reason: "too many messages missed: fetch the history, then subscribe again" });
       return;
     }
@@ -150,13 +176,12 @@ export class Connection implements LiveClient {
 
   /** The person's own feed: the state of what changed since the cursor, then live. */
   private async subscribeFeed(since: number | null): Promise<void> {
-    const topic = topics.user(this.user.id);
-    const sub = this.begin(topic);
+    const sub = this.begin(topics.user(this.user.id));
     let follow: CatchUp;
     try {
       follow = await catchUpFeed(this.core, this.user, since, (cursor, change) => this.push(feedFrame(cursor, change)));
     } catch (err) {
-      this.subscriptions.delete(topic);
+      this.abandon(sub);
       throw err;
     }
     if (sub.cancelled || this.closed) return follow.release();
@@ -164,12 +189,16 @@ export class Connection implements LiveClient {
     this.goLive(sub, follow);
   }
 
-  /** From the buffered events to Bun's topic with nothing awaited in between. */
+  /** From the buffered events to Bun's topic, repeating nothing and missing nothing. */
   private goLive(sub: Subscription, follow: CatchUp): void {
     const rendering = `ws-${this.format}` as const;
-    follow.live((d) => this.push(d.frame(rendering)), false);
-    this.socket.subscribe(socketTopic(sub.topic, this.format));
     sub.follow = follow;
+    follow.handOff(
+      (d) => this.push(d.frame(rendering)),
+      () => {
+        if (!sub.cancelled && !this.closed) this.socket.subscribe(socketTopic(sub.topic, this.format));
+      },
+    );
   }
 
   private unsubscribe(topic: Topic): void {
@@ -191,9 +220,3 @@ export class Connection implements LiveClient {
   }
 }
 
-function threadIdField(value: unknown): number {
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) {
-    throw new AppError("bad_request", "threadId must be a positive whole number.");
-  }
-  return value;
-}

@@ -5,7 +5,7 @@
 // A plain ReadableStream, not Elysia's generator: its cancel() runs the moment the client
 // goes away, so the stream is unsubscribed at once, not at the next event.
 import type { Core } from "../core.ts";
-import type { SessionUser } from "../auth/session.ts";
+import type { Session } from "../auth/session.ts";
 import type { LiveClient } from "./live.ts";
 import type { CatchUp } from "./resume.ts";
 
@@ -26,7 +26,7 @@ export interface StreamSink {
  */
 export function eventStream(
   core: Core,
-  user: SessionUser,
+  session: Session,
   request: Request,
   open: (sink: StreamSink) => Promise<CatchUp | "reset">,
 ): Response {
@@ -36,7 +36,8 @@ export function eventStream(
   let controller!: ReadableStreamDefaultController<Uint8Array>;
 
   const client: LiveClient = {
-    userId: user.id,
+    userId: session.user.id,
+    sessionId: session.id,
     close: () => end(true),
   };
 

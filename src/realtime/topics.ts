@@ -1,11 +1,17 @@
 // Every Redis key, bus channel and socket topic name, spelled once.
 
-/** What a live connection listens to: one conversation, or one person's own feed. */
-export type Topic = `thread:${number}` | `user:${number}`;
+/**
+ * What a live connection listens to: one conversation, or one person's own feed; and the
+ * instances' own channel, which every instance follows (sessions ended, members removed).
+ */
+export type Topic = `thread:${number}` | `user:${number}` | "control";
 
 export const topics = {
   thread: (threadId: number): Topic => `thread:${threadId}`,
   user: (userId: number): Topic => `user:${userId}`,
+  control: "control" as Topic,
+  /** The thread a topic is about, or null for the others. */
+  threadIdOf: (topic: Topic): number | null => (topic.startsWith("thread:") ? Number(topic.slice("thread:".length)) : null),
 };
 
 /** Bun's per-process socket topics: a topic's frames exist in two renderings. */

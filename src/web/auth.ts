@@ -3,8 +3,9 @@
 // cookie rides along on requests other sites make, a bearer header never does, so only
 // cookie requests need the Origin and CSRF checks.
 import type { Core } from "../core.ts";
-import { SESSION_TTL_MS, type Session } from "../auth/session.ts";
+import { SESSION_TTL_MS, type Session, type SessionUser } from "../auth/session.ts";
 import { AppError } from "../errors.ts";
+import { requestScheme } from "../auth/origin.ts";
 
 export const SESSION_COOKIE = "parley_session";
 
@@ -30,7 +31,7 @@ export function requireSession(auth: Auth): Session {
 
 /** Served over HTTPS, directly or behind Caddy: then cookies get the Secure flag. */
 export function isHttps(request: Request): boolean {
-  return request.url.startsWith("https:") || request.headers.get("x-forwarded-proto")?.split(",")[0]?.trim() === "https";
+  return requestScheme(request) === "https";
 }
 
 export function sessionCookie(request: Request, token: string) {
@@ -47,4 +48,20 @@ export function sessionCookie(request: Request, token: string) {
 /** Expires the session cookie in the browser, whether or not this request carried it. */
 export function expiredSessionCookie(request: Request) {
   return { ...sessionCookie(request, ""), maxAge: 0, expires: new Date(0) };
+}
+
+/** The part of Elysia's cookie jar entry that starting a session needs. */
+export interface CookieSlot {
+  set(options: ReturnType<typeof sessionCookie>): void;
+}
+
+/**
+ * Signs a person in: a fresh session every time (no fixation), ending the one the request
+ * came with, if any, and the cookie set. Returns the token for API clients.
+ */
+export async function startSession(core: Core, request: Request, cookie: CookieSlot, user: SessionUser, previous: Session | null): Promise<string> {
+  if (previous) await core.sessions.invalidate(previous);
+  const { token } = await core.sessions.create(user);
+  cookie.set(sessionCookie(request, token));
+  return token;
 }

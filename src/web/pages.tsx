@@ -11,7 +11,7 @@ import type { Session } from "../auth/session.ts";
 import { newPreSessionToken, PRE_SESSION_COOKIE, sameToken, sessionCsrfToken } from "../auth/csrf.ts";
 import { fromOwnPage } from "../auth/origin.ts";
 import { isLang, locale, negotiate, validTimeZone, type Locale } from "../i18n/index.ts";
-import { authenticate, expiredSessionCookie, isHttps, sessionCookie, SESSION_COOKIE } from "./auth.ts";
+import { authenticate, expiredSessionCookie, isHttps, startSession, SESSION_COOKIE } from "./auth.ts";
 import { intQuery, threadIdParam } from "./params.ts";
 import type { PageContext } from "../../views/layout.tsx";
 import { AuthPage } from "../../views/auth.tsx";
@@ -64,8 +64,10 @@ export function pageRoutes(core: Core) {
       })
       // Every page that changes something is a POST from one of our own pages, carrying the
       // token of this session (or of this browser, before login).
-      .onBeforeHandle(({ request, body, ctx, set }) => {
+      .onBeforeHandle(({ request, body, ctx, session, set }) => {
         if (request.method !== "POST") return;
+        // Logging out of a session that has already ended changes nothing: let it through.
+        if (!session && new URL(request.url).pathname === "/logout") return;
         if (!fromOwnPage(request, core.config.allowedOrigins) || !sameToken(field(body, "_csrf"), ctx.csrf)) {
           set.status = 403;
           throw new AppError("forbidden", "This form came from another site or an old page: reload and try again.");
@@ -78,9 +80,7 @@ export function pageRoutes(core: Core) {
         const username = field(body, "username");
         try {
           const user = await logIn(core.db, { username, password: field(body, "password") });
-          if (session) await core.sessions.invalidate(session);
-          const { token } = await core.sessions.create(user);
-          jar[SESSION_COOKIE]!.set(sessionCookie(request, token));
+          await startSession(core, request, jar[SESSION_COOKIE]!, user, session);
           return redirect("/messages", 303);
         } catch (err) {
           if (!(err instanceof AppError)) throw err;
@@ -88,12 +88,11 @@ export function pageRoutes(core: Core) {
           return <AuthPage ctx={ctx} mode="login" form={{ username, errors: formErrors(err, ctx.locale) }} />;
         }
       })
-      .post("/signup", async ({ body, ctx, jar, request, redirect, set }) => {
+      .post("/signup", async ({ body, ctx, jar, session, request, redirect, set }) => {
         const username = field(body, "username");
         try {
           const user = await signUp(core.db, { username, password: field(body, "password") });
-          const { token } = await core.sessions.create(user);
-          jar[SESSION_COOKIE]!.set(sessionCookie(request, token));
+          await startSession(core, request, jar[SESSION_COOKIE]!, user, session);
           return redirect("/messages", 303);
         } catch (err) {
           if (!(err instanceof AppError)) throw err;
@@ -113,10 +112,12 @@ export function pageRoutes(core: Core) {
         // Only a path on this site: never an open redirect.
         return redirect(/^\/(?!\/)[\w\-./]*$/.test(back) ? back : "/", 303);
       })
-      .get("/messages", async ({ ctx, session, redirect }) => {
+      .get("/messages", async ({ ctx, session, query, redirect }) => {
         if (!session) return redirect("/login", 303);
         const cursor = feedCursor();
-        return <ThreadsPage ctx={ctx} threads={await listThreads(core, session.user)} form={{ clientId: newClientId() }} cursor={cursor} />;
+        const offset = intQuery(query.offset, "offset") ?? 0;
+        const page = await listThreads(core, session.user, { offset });
+        return <ThreadsPage ctx={ctx} page={page} offset={offset} form={{ clientId: newClientId() }} cursor={cursor} />;
       })
       // One conversation's list item, for the live list to swap in.
       .get("/messages/threads/:id", async ({ ctx, session, params }) => {
@@ -140,7 +141,7 @@ export function pageRoutes(core: Core) {
           set.status = err.status;
           const failed = { ...form, errors: formErrors(err, ctx.locale) };
           if (htmx) return <NewMessage ctx={ctx} form={failed} />;
-          return <ThreadsPage ctx={ctx} threads={await listThreads(core, session.user)} form={failed} cursor={feedCursor()} />;
+          return <ThreadsPage ctx={ctx} page={await listThreads(core, session.user)} offset={0} form={failed} cursor={feedCursor()} />;
         }
       })
       .get("/chat/:id", async ({ ctx, session, params, query, request, redirect }) => {
@@ -149,7 +150,9 @@ export function pageRoutes(core: Core) {
         const threadId = threadIdParam(params.id);
         const before = intQuery(query.before, "before", { min: 1 });
         const thread = await getThread(core, me, threadId);
-        const messages = await history(core, me, threadId, { before, limit: PAGE_SIZE });
+        // The page shows the thread as of that read: a message committed a moment later is
+        // after data-last-seq and arrives live, instead of showing twice.
+        const messages = await history(core, me, threadId, { before: before ?? thread.lastSeq + 1, limit: PAGE_SIZE });
         // Seeing the latest page is reading it. Not when another site sent the browser here.
         if (before === undefined && thread.lastSeq > thread.readSeq && request.headers.get("sec-fetch-site") !== "cross-site") {
           await markRead(core, me, threadId, thread.lastSeq);
@@ -176,7 +179,7 @@ export function pageRoutes(core: Core) {
           if (!(err instanceof AppError) || err.code === "not_found") throw err;
           set.status = err.status;
           const thread = await getThread(core, me, threadId);
-          const messages = await history(core, me, threadId, { limit: PAGE_SIZE });
+          const messages = await history(core, me, threadId, { before: thread.lastSeq + 1, limit: PAGE_SIZE });
           return <ChatPage ctx={ctx} thread={thread} messages={messages} form={{ ...form, errors: formErrors(err, ctx.locale) }} older={false} />;
         }
       })

@@ -1,7 +1,9 @@
 -- A person's conversations, most recent activity first, each with what the list shows;
 -- or just one of them. Authorization is part of the lookup: a thread the person is not in
 -- looks exactly like one that does not exist.
--- $1 member's user id, $2 one thread's id or null for all, $3 how many.
+-- $1 member's user id, $2 one thread's id or null for all, $3 how many, $4 how many to skip,
+-- $5 only those changed for this member after this time (new message, read marker, joined),
+-- or null for all.
 -- unread counts only what others sent after the member's read marker.
 SELECT t.id, t.kind, t.title,
        t.last_seq AS "lastSeq",
@@ -19,6 +21,8 @@ SELECT t.id, t.kind, t.title,
 FROM thread_members me
 JOIN threads t ON t.id = me.thread_id
 LEFT JOIN messages last ON last.thread_id = t.id AND last.seq = t.last_seq
-WHERE me.user_id = $1 AND ($2::bigint IS NULL OR t.id = $2)
+WHERE me.user_id = $1
+  AND ($2::bigint IS NULL OR t.id = $2)
+  AND ($5::timestamptz IS NULL OR GREATEST(t.last_message_at, me.read_at, me.joined_at) > $5)
 ORDER BY t.last_message_at DESC NULLS LAST, t.id DESC
-LIMIT $3
+LIMIT $3 OFFSET $4

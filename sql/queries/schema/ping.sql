@@ -1,0 +1,2 @@
+-- Health checks: the database answers.
+SELECT 1 AS ok
