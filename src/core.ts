@@ -3,7 +3,7 @@
 // Routes, sockets and streams receive this and nothing else.
 import Redis from "ioredis";
 import type { Config } from "./config.ts";
-import { connectPostgres, openEmbedded, type Db, type EmbeddedFiles } from "./db/client.ts";
+import { connectPostgres, openEmbedded, type Db } from "./db/client.ts";
 import { migrate } from "./db/migrate.ts";
 import { schema, threads as tq } from "./db/queries.ts";
 import { redisNames, topics } from "./realtime/topics.ts";
@@ -40,15 +40,11 @@ export interface Core {
 
 const SESSION_SWEEP_MS = 3600_000;
 
-export interface CoreOptions {
-  embeddedFiles?: EmbeddedFiles;
-}
-
-export async function createCore(config: Config, options: CoreOptions = {}): Promise<Core> {
+export async function createCore(config: Config): Promise<Core> {
   const log = createLogger(config.logLevel, config.instanceName);
   const instanceId = `${config.instanceName}-${crypto.randomUUID().slice(0, 8)}`;
 
-  const db = config.databaseUrl ? connectPostgres(config.databaseUrl) : await openEmbedded(config.dataDir, options.embeddedFiles);
+  const db = config.databaseUrl ? connectPostgres(config.databaseUrl) : await openEmbedded(config.dataDir);
   log.info(config.databaseUrl ? "database: PostgreSQL" : `database: embedded PGlite in ${config.dataDir}`);
   await migrate(db, (line) => log.info(line));
   const [installation] = await schema.installation(db);

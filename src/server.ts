@@ -1,7 +1,7 @@
 // Starting and stopping one Parley instance. main.ts calls this with the environment's
 // configuration; the tests call it with theirs, so both run exactly the same wiring.
 import type { Config } from "./config.ts";
-import { createCore, type Core, type CoreOptions } from "./core.ts";
+import { createCore, type Core } from "./core.ts";
 import { createApp, type App, type AppOptions } from "./app.ts";
 import { loadAssets } from "./web/assets.ts";
 import { CLOSE } from "./realtime/live.ts";
@@ -17,9 +17,9 @@ export interface Running {
   stop(): Promise<void>;
 }
 
-export async function start(config: Config, options: CoreOptions & AppOptions = {}): Promise<Running> {
+export async function start(config: Config, options: AppOptions = {}): Promise<Running> {
   await loadAssets();
-  const core = await createCore(config, options);
+  const core = await createCore(config);
   const app = createApp(core, options).listen({ port: config.port, hostname: config.host });
   const server = app.server!;
   core.hub = server;
@@ -30,9 +30,10 @@ export async function start(config: Config, options: CoreOptions & AppOptions = 
     port: server.port!,
     stop: () =>
       (stopping ??= (async () => {
-        // Sockets first: a graceful server stop waits for every open socket and stream.
-        core.live.closeAll(CLOSE.restarting, "server restarting: reconnect and resume");
+        // Stop accepting first, so clients told to reconnect cannot land here again; then
+        // close sockets and streams, which a graceful stop would otherwise wait for forever.
         const graceful = server.stop(false);
+        core.live.closeAll(CLOSE.restarting, "server restarting: reconnect and resume");
         const timedOut = await Promise.race([graceful.then(() => false), Bun.sleep(STOP_GRACE_MS).then(() => true)]);
         if (timedOut) await server.stop(true);
         await core.close();

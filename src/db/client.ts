@@ -3,6 +3,7 @@
 import postgres from "postgres";
 import { accessSync, constants, mkdirSync } from "node:fs";
 import { ConfigError } from "../config.ts";
+import { pgliteFiles } from "./pglite-files.ts";
 import pingSql from "../../sql/queries/schema/ping.sql" with { type: "text" };
 import utcSql from "../../sql/queries/schema/utc.sql" with { type: "text" };
 import { resolve } from "node:path";
@@ -60,14 +61,8 @@ export function connectPostgres(url: string, options: PostgresOptions = {}): Db 
   };
 }
 
-export interface EmbeddedFiles {
-  /** Set by the compiled binary, which carries PGlite's files inside it. */
-  wasmModule?: WebAssembly.Module;
-  fsBundle?: Blob;
-}
-
-export async function openEmbedded(dataDir: string, files: EmbeddedFiles = {}): Promise<Db> {
-  const { PGlite, types } = await import("@electric-sql/pglite");
+export async function openEmbedded(dataDir: string): Promise<Db> {
+  const [{ PGlite, types }, files] = await Promise.all([import("@electric-sql/pglite"), pgliteFiles()]);
   const dir = resolve(dataDir, "pg");
   try {
     mkdirSync(dir, { recursive: true });
@@ -77,8 +72,7 @@ export async function openEmbedded(dataDir: string, files: EmbeddedFiles = {}): 
   }
   const pg = await PGlite.create(dir, {
     parsers: { [types.INT8]: (v: string) => Number(v), [types.TIMESTAMPTZ]: toIso },
-    ...(files.wasmModule ? { wasmModule: files.wasmModule } : {}),
-    ...(files.fsBundle ? { fsBundle: files.fsBundle } : {}),
+    ...files,
   });
   await pg.exec(utcSql);
   const wrap = (conn: Pick<typeof pg, "query" | "exec">): Sql => ({
