@@ -46,10 +46,11 @@
 
   /**
    * One live connection that survives anything: WebSocket first; if it never opens, SSE.
-   * `subscribeFrame()` says what to follow from where (it is asked again on every reconnect,
-   * so it resumes from what the page shows); `sseUrl()` is the same for an event stream.
+   * Each subscription says what to follow from where: `frame()` for the socket and `sseUrl()`
+   * for an event stream, asked again on every reconnect, so it resumes from what the page
+   * shows. The first subscription is the one that makes the page "live".
    */
-  function live({ subscribeFrame, sseUrl, onFrame, onLive }) {
+  function live({ subscriptions, onFrame, onLive }) {
     let transport = null;
     let attempts = 0;
     let everOpened = false;
@@ -92,7 +93,7 @@
       socket.onopen = () => {
         open = true;
         everOpened = true;
-        socket.send(JSON.stringify(subscribeFrame()));
+        for (const sub of subscriptions) socket.send(JSON.stringify(sub.frame()));
       };
       socket.onmessage = (event) => {
         let frame;
@@ -102,6 +103,7 @@
           return;
         }
         if (frame.type === "subscribed") {
+          if (frame.feed && subscriptions[0].feed !== true) return; // a second subscription
           attempts = 0;
           setStatus("live");
           onLive(t);
@@ -118,7 +120,7 @@
     }
 
     function sse() {
-      const source = new EventSource(sseUrl());
+      const sources = subscriptions.map((sub) => new EventSource(sub.sseUrl()));
       let closed = false;
       const t = {
         kind: "sse",
@@ -129,7 +131,7 @@
         },
         stop() {
           closed = true;
-          source.close();
+          for (const source of sources) source.close();
         },
       };
       const handle = (event) => {
@@ -139,19 +141,22 @@
           /* not ours */
         }
       };
-      source.addEventListener("message", handle);
-      source.addEventListener("feed", handle);
-      source.addEventListener("subscribed", () => {
-        attempts = 0;
-        setStatus("live");
-        onLive(t);
-      });
-      source.addEventListener("reset", () => location.reload());
-      source.addEventListener("error", () => {
-        if (closed) return;
-        // EventSource would retry by itself, without jitter and from its own cursor: do it ours.
-        t.stop();
-        reconnect();
+      sources.forEach((source, i) => {
+        for (const name of ["message", "feed", "skip", "typing", "receipt"]) source.addEventListener(name, handle);
+        if (i === 0) {
+          source.addEventListener("subscribed", () => {
+            attempts = 0;
+            setStatus("live");
+            onLive(t);
+          });
+        }
+        source.addEventListener("reset", () => location.reload());
+        source.addEventListener("error", () => {
+          if (closed) return;
+          // EventSource would retry by itself, without jitter and from its own cursor: do it ours.
+          t.stop();
+          reconnect();
+        });
       });
       return t;
     }
@@ -208,6 +213,13 @@
     const byClientId = (clientId, states) =>
       list.querySelector(states.map((s) => `li.${s}[data-client-id="${CSS.escape(clientId)}"]`).join(","));
 
+    /** A message from someone this person blocked: not shown, but its seq is not a hole. */
+    function skip(frame) {
+      if (frame.threadId !== threadId || frame.seq <= lastSeq) return;
+      if (frame.seq !== lastSeq + 1) return void connection.restart();
+      lastSeq = frame.seq;
+    }
+
     function showMessage(frame) {
       if (frame.threadId !== threadId || frame.seq <= lastSeq) return; // seen already
       if (frame.seq !== lastSeq + 1) return void connection.restart(); // a hole: resume from what is shown
@@ -225,10 +237,66 @@
       if (frame.clientId) outbox.delete(frame.clientId);
       showTimes(item);
       lastSeq = frame.seq;
-      bump(counters.total);
-      bump(String(frame.senderId) === me ? counters.sent : counters.received);
+      if (frame.kind !== "system") {
+        bump(counters.total);
+        bump(String(frame.senderId) === me ? counters.sent : counters.received);
+        typingStopped(frame.senderId);
+      }
       if (follow) item.scrollIntoView({ block: "end" });
       scheduleRead();
+    }
+
+    // -- read receipts: "Seen" under the last of my messages the other side has read -----
+    function showSeen(readSeq) {
+      const label = strings.seen || "Seen";
+      const mine = [...list.querySelectorAll(`li.msg.mine[data-seq]`)].filter((li) => Number(li.dataset.seq) <= readSeq);
+      const target = mine.at(-1);
+      for (const li of list.querySelectorAll("li[data-seen]")) if (li !== target) delete li.dataset.seen;
+      if (target) target.dataset.seen = label;
+    }
+
+    // -- typing: shown for 5 s after the last signal, or until their message arrives ------
+    const typingNow = new Map();
+    const typingLine = document.getElementById("typing");
+    function renderTyping() {
+      const names = [...typingNow.values()].map((t) => t.name);
+      typingLine.textContent = names.length ? (typingLine.dataset.template || "{name}…").replace("{name}", names.join(", ")) : "";
+    }
+    function typingStarted(user) {
+      if (String(user.id) === me) return;
+      clearTimeout(typingNow.get(user.id)?.timer);
+      typingNow.set(user.id, { name: user.username, timer: setTimeout(() => typingStopped(user.id), 5000) });
+      renderTyping();
+    }
+    function typingStopped(userId) {
+      const entry = typingNow.get(Number(userId));
+      if (!entry) return;
+      clearTimeout(entry.timer);
+      typingNow.delete(Number(userId));
+      renderTyping();
+    }
+    let lastTypingSent = 0;
+    textarea.addEventListener("input", () => {
+      // At most every 3 s while typing; never stored anywhere.
+      if (Date.now() - lastTypingSent < 3000 || textarea.value.trim() === "") return;
+      lastTypingSent = Date.now();
+      if (!connection.send({ type: "typing", threadId })) postJson(`/api/v1/threads/${threadId}/typing`, {}).catch(() => {});
+    });
+
+    // -- presence of the other side of a 1:1 -------------------------------------------
+    const presence = document.getElementById("presence");
+    function showPresence(change) {
+      if (!presence || String(change.userId) !== root.dataset.partnerId) return;
+      presence.hidden = !change.online && !change.lastSeen;
+      presence.classList.toggle("online", change.online);
+      presence.textContent = change.online ? strings.online || "online" : "";
+      if (!change.online && change.lastSeen) {
+        const [before, after = ""] = (strings.lastSeen || "last seen {time}").split("{time}");
+        const time = document.createElement("time");
+        time.setAttribute("datetime", change.lastSeen);
+        presence.append(before, time, after);
+        showTimes(presence);
+      }
     }
 
     function scheduleRead() {
@@ -310,15 +378,32 @@
       }
     });
 
+    if (root.dataset.seenSeq) showSeen(Number(root.dataset.seenSeq));
+    let feedCursor = null;
     connection = live({
-      subscribeFrame: () => ({ type: "subscribe", threadId, after: lastSeq }),
-      sseUrl: () => `/api/v1/threads/${threadId}/events?view=html&after=${lastSeq}`,
+      subscriptions: [
+        { frame: () => ({ type: "subscribe", threadId, after: lastSeq }), sseUrl: () => `/api/v1/threads/${threadId}/events?view=html&after=${lastSeq}` },
+        // The person's feed: presence of the people they talk to.
+        {
+          feed: true,
+          frame: () => (feedCursor ? { type: "subscribe", feed: "me", after: feedCursor } : { type: "subscribe", feed: "me" }),
+          sseUrl: () => `/api/v1/events${feedCursor ? `?after=${encodeURIComponent(feedCursor)}` : ""}`,
+        },
+      ],
       onLive: () => {
         for (const [clientId, text] of outbox) deliver(clientId, text); // same clientIds: stored once
         scheduleRead();
       },
       onFrame: (frame) => {
         if (frame.type === "message") showMessage(frame);
+        else if (frame.type === "skip") skip(frame);
+        else if (frame.type === "typing" && frame.threadId === threadId) typingStarted(frame.user);
+        else if (frame.type === "receipt" && frame.threadId === threadId && String(frame.userId) !== me) showSeen(frame.readSeq);
+        else if (frame.type === "feed") {
+          if (frame.cursor) feedCursor = frame.cursor;
+          if (frame.change === "presence") showPresence(frame);
+          if (frame.change === "removed" && frame.thread.id === threadId) location.reload();
+        } else if (frame.type === "unsubscribed" && frame.threadId === threadId) location.reload(); // removed: the page says so
         else if (frame.type === "ack") outbox.delete(frame.clientId);
         else if (frame.type === "error" && frame.clientId) {
           if (frame.code === "unavailable" || frame.code === "rate_limited") return; // kept: sent again when live
@@ -333,9 +418,11 @@
   function conversationList(ul) {
     let cursor = ul.dataset.cursor || null;
     const baseTitle = document.title;
+    const requests = document.getElementById("requests");
+    const requestsSection = document.getElementById("requests-section");
 
     function showUnread() {
-      const unread = [...ul.querySelectorAll("li.thread")].reduce((n, li) => n + (Number(li.dataset.unread) || 0), 0);
+      const unread = [...document.querySelectorAll("li.thread")].reduce((n, li) => n + (Number(li.dataset.unread) || 0), 0);
       document.title = unread > 0 ? `(${unread}) ${baseTitle}` : baseTitle;
     }
 
@@ -349,23 +436,39 @@
       if (!item) return;
       showTimes(item);
       const existing = document.getElementById(`thread-${threadId}`);
-      if (existing && !moveToTop) existing.replaceWith(item);
+      // A message request goes to Requests, anything else to the list.
+      const into = item.dataset.status === "request" ? requests : ul;
+      if (existing && existing.parentElement === into && !moveToTop) existing.replaceWith(item);
       else {
         existing?.remove();
-        ul.prepend(item);
+        into.prepend(item);
       }
+      requestsSection.hidden = requests.children.length === 0;
       document.querySelector(".threads .empty")?.remove();
+      showUnread();
+    }
+
+    function removeItem(threadId) {
+      document.getElementById(`thread-${threadId}`)?.remove();
+      requestsSection.hidden = requests.children.length === 0;
       showUnread();
     }
 
     showUnread();
     live({
-      subscribeFrame: () => (cursor ? { type: "subscribe", feed: "me", after: cursor } : { type: "subscribe", feed: "me" }),
-      sseUrl: () => `/api/v1/events${cursor ? `?after=${encodeURIComponent(cursor)}` : ""}`,
+      subscriptions: [
+        {
+          feed: true,
+          frame: () => (cursor ? { type: "subscribe", feed: "me", after: cursor } : { type: "subscribe", feed: "me" }),
+          sseUrl: () => `/api/v1/events${cursor ? `?after=${encodeURIComponent(cursor)}` : ""}`,
+        },
+      ],
       onLive: () => {},
       onFrame: (frame) => {
         if (frame.type !== "feed") return;
         if (frame.cursor) cursor = frame.cursor;
+        if (frame.change === "presence") return;
+        if (frame.change === "removed") return void removeItem(frame.thread.id);
         const li = document.getElementById(`thread-${frame.thread.id}`);
         const known = li ? Number(li.dataset.lastSeq) : -1;
         if (frame.change === "message" && frame.thread.lastSeq <= known) return; // seen already

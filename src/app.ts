@@ -6,6 +6,8 @@ import type { Core } from "./core.ts";
 import { AppError, isUnavailable } from "./errors.ts";
 import { apiRoutes } from "./api/v1.ts";
 import { pageRoutes } from "./web/pages.tsx";
+import { chatRoutes } from "./web/chat-pages.tsx";
+import { peoplePages } from "./web/people-pages.tsx";
 import { serveAsset } from "./web/assets.ts";
 import { health } from "./web/health.ts";
 import { authenticate, SESSION_COOKIE } from "./web/auth.ts";
@@ -14,6 +16,7 @@ import { Connection } from "./realtime/socket.ts";
 import { CLOSE } from "./realtime/live.ts";
 import { errorPage } from "./web/error-page.tsx";
 import type { Session } from "./auth/session.ts";
+import { blockedIds } from "./chat/blocks.ts";
 
 /** Request bodies past this are refused with 413: 10,000 emoji, form-encoded, fit well inside. */
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -34,7 +37,7 @@ const SECURITY_HEADERS = {
 
 const connections = new WeakMap<object, Connection>();
 /** The session an upgrade request authenticated, for the socket it becomes. */
-const sessionOf = new WeakMap<Request, Session | null>();
+const sessionOf = new WeakMap<Request, { session: Session; blocked: ReadonlySet<number> } | null>();
 
 export interface AppOptions {
   /** Seconds an idle HTTP connection is kept (event streams opt out). Bun's default when unset. */
@@ -100,6 +103,8 @@ export function createApp(core: Core, options: AppOptions = {}) {
       const headers: Record<string, string> = { ...SECURITY_HEADERS, "cache-control": "no-store" };
       if (err.retryAfter !== undefined) headers["retry-after"] = String(err.retryAfter);
       if (api) return Response.json(err.toJSON(), { status: err.status, headers });
+      // A page that needs a session, without one: the login page is where to go.
+      if (err.code === "unauthenticated") return new Response(null, { status: 303, headers: { ...headers, location: "/login" } });
       return new Response(errorPage(request, err), { status: err.status, headers: { ...headers, "content-type": "text/html; charset=utf-8" } });
     })
     .get("/healthz", async ({ set }) => {
@@ -111,6 +116,8 @@ export function createApp(core: Core, options: AppOptions = {}) {
     .get("/static/:name", ({ params, query, request }) => serveAsset(params.name, query.v, request.headers.get("if-none-match")))
     .use(apiRoutes(core))
     .use(pageRoutes(core))
+    .use(chatRoutes(core))
+    .use(peoplePages(core))
     .ws("/api/v1/ws", {
       // The array form: a plain function here would run twice per upgrade (Elysia 1.4).
       beforeHandle: [async ({ request, headers, cookie, set }) => {
@@ -124,17 +131,17 @@ export function createApp(core: Core, options: AppOptions = {}) {
           set.status = 403;
           return "Forbidden: WebSocket upgrade from a foreign origin.";
         }
-        sessionOf.set(request, auth.session);
+        sessionOf.set(request, auth.session ? { session: auth.session, blocked: await blockedIds(core, auth.session.user.id) } : null);
       }],
       open(ws) {
-        const session = sessionOf.get(ws.data.request);
-        if (!session) {
+        const opened = sessionOf.get(ws.data.request);
+        if (!opened) {
           // Opened only to say why, with a code that tells clients not to retry as they are.
           ws.close(CLOSE.unauthenticated, "unauthenticated: log in again");
           return;
         }
         const format = ws.data.query.view === "html" ? "html" : "json";
-        connections.set(ws.raw, new Connection(core, ws.raw, session, format));
+        connections.set(ws.raw, new Connection(core, ws.raw, opened.session, format, opened.blocked));
       },
       message(ws, message) {
         connections.get(ws.raw)?.handle(message);

@@ -18,6 +18,9 @@ import { memoryBus, redisBus, type Bus, type BusHandler } from "./realtime/bus.t
 import { Fanout, type SocketHub } from "./realtime/fanout.ts";
 import { render } from "./realtime/render.ts";
 import { LiveClients } from "./realtime/live.ts";
+import { HEARTBEAT_MS, memoryPresence, redisPresence, type PresenceStore } from "./realtime/presence.ts";
+import { announcePresence } from "./chat/presence.ts";
+import { blockedIds } from "./chat/blocks.ts";
 
 export interface Core {
   readonly config: Config;
@@ -33,6 +36,7 @@ export interface Core {
   readonly writer: MessageWriter;
   /** This instance's open sockets and streams. */
   readonly live: LiveClients;
+  readonly presence: PresenceStore;
   /** Bun's server once listening: fan-out publishes to its native socket topics. */
   hub: SocketHub | undefined;
   close(): Promise<void>;
@@ -72,6 +76,14 @@ export async function createCore(config: Config): Promise<Core> {
     render,
     lastSeq: async (threadId) => (await tq.lastSeq(db, threadId))[0]?.lastSeq ?? 0,
     messagesAfter: (threadId, after, limit) => messagesOf(db, threadId, { after, limit }),
+    // A member removed (or gone) stops receiving at the line that says so, on every
+    // instance: nothing after it reaches their connections.
+    afterDispatch: (_topic, event) => {
+      if (event.type !== "message" || event.message.kind !== "system") return;
+      const e = event.message.event;
+      const gone = e?.type === "member_removed" ? e.member.id : e?.type === "member_left" ? event.message.sender.id : null;
+      if (gone !== null) core.live.leaveThread(gone, event.message.threadId);
+    },
     log,
   });
   bus.onResync(() => fanout.resync());
@@ -93,16 +105,34 @@ export async function createCore(config: Config): Promise<Core> {
       (results) => onCommitted(core, results),
       (err) => log.error(`send transaction failed: ${(err as Error)?.stack ?? err}`),
     ),
-    live: new LiveClients(),
+    live: new LiveClients(
+      (userId) => void presenceChange(userId, true),
+      (userId) => void presenceChange(userId, false),
+    ),
+    presence: redis ? redisPresence(redis, names, instanceId) : memoryPresence(),
     hub: undefined,
     close: async () => {
       clearInterval(sweeper);
+      clearInterval(heartbeat);
       await core.writer.drain();
       await bus.close();
       await redis?.quit().catch(() => {});
       await db.close();
     },
   };
+  // Online when a first connection opens anywhere, offline when the last one closes
+  // everywhere: contacts hear of the change.
+  const presenceChange = async (userId: number, arrived: boolean) => {
+    try {
+      const changed = arrived ? await core.presence.join(userId) : await core.presence.leave(userId);
+      if (changed) await announcePresence(core, userId, arrived, Date.now());
+    } catch (err) {
+      log.warn(`presence: ${(err as Error).message}`);
+    }
+  };
+  const heartbeat = setInterval(() => core.presence.heartbeat(core.live.users()).catch(() => {}), HEARTBEAT_MS);
+  heartbeat.unref();
+
   // Expired sessions are refused on sight; this only keeps the table from growing.
   const sweep = () => core.sessions.sweep().catch((err: Error) => log.warn(`session sweep: ${err.message}`));
   void sweep();
@@ -114,6 +144,12 @@ export async function createCore(config: Config): Promise<Core> {
   await fanout.acquire(topics.control);
   fanout.listen(topics.control, ({ event }) => {
     if (event.type === "revoke") core.live.closeSessions(event.userId, event.sessionId, CLOSE.unauthenticated, "logged out");
+    if (event.type === "blocks" && core.live.users().includes(event.userId)) {
+      blockedIds(core, event.userId).then(
+        (ids) => core.live.each(event.userId, (client) => client.setBlocked(ids)),
+        (err: Error) => log.warn(`blocks: ${err.message}`),
+      );
+    }
   });
   return core;
 }

@@ -108,11 +108,13 @@ test.skipIf(!haveChromium)("without WebSocket the conversation page falls back t
   await a.context.close();
 }, 60_000);
 
-test.skipIf(!haveChromium)("the list page follows the feed: a new message moves its conversation up with an unread badge", async () => {
+test.skipIf(!haveChromium)("the list page follows the feed: a new message moves its conversation up with an unread badge; a stranger's lands in Requests", async () => {
   const [alice, bob, carol] = await Promise.all([signup(server, "alice"), signup(server, "bob"), signup(server, "carol")]);
-  const withBob = (await startThread(server, bob, alice, "from bob")).thread.id;
+  const withBob = (await startThread(server, alice, bob, "hi bob")).thread.id;
+  await api(server, bob, "POST", `/api/v1/threads/${withBob}/messages`, { text: "from bob" });
   await Bun.sleep(20);
-  const withCarol = (await startThread(server, carol, alice, "from carol")).thread.id;
+  const withCarol = (await startThread(server, alice, carol, "hi carol")).thread.id;
+  await api(server, carol, "POST", `/api/v1/threads/${withCarol}/messages`, { text: "from carol" });
   const a = await pageAs(alice);
   await a.page.goto(`${server.url}/messages`);
   await a.page.locator("#status[data-state=live]").waitFor();
@@ -125,11 +127,18 @@ test.skipIf(!haveChromium)("the list page follows the feed: a new message moves 
   expect(await a.page.textContent(`#thread-${withBob} .preview`)).toContain("bob again");
   expect(await a.page.title()).toMatch(/^\(3\) /);
 
-  // A stranger writes for the first time: the new conversation appears at the top.
+  // A stranger writes for the first time: it lands in Requests, not in the list.
   const dave = await signup(server, "dave");
   const withDave = (await startThread(server, dave, alice, "hello from dave")).thread.id;
-  await a.page.locator(`#thread-${withDave}`).waitFor();
-  expect((await order())[0]).toBe(withDave);
+  await a.page.locator(`#requests #thread-${withDave}`).waitFor();
+  expect(await a.page.isVisible("#requests-section")).toBe(true);
+  expect(await order()).toEqual([withBob, withCarol]);
+  // Accepting it (a plain form) makes it an ordinary conversation.
+  await a.page.click(`#thread-${withDave} form[action$="/accept"] button`);
+  await a.page.waitForURL(`**/chat/${withDave}`);
+  await a.page.goto(`${server.url}/messages`);
+  expect(await order()).toContain(withDave);
+  expect(await a.page.isVisible("#requests-section")).toBe(false);
   await a.context.close();
 }, 60_000);
 

@@ -41,6 +41,7 @@ export function Layout({ ctx, title, children, page }: { ctx: PageContext; title
               {ctx.user ? (
                 <>
                   <a href="/messages" safe>{t.nav.conversations}</a>
+                  <a href="/settings" safe>{t.nav.settings}</a>
                   <span class="me" safe>
                     {ctx.user.username}
                   </span>
@@ -80,6 +81,9 @@ export function Layout({ ctx, title, children, page }: { ctx: PageContext; title
               pending: t.chat.pending,
               failed: t.chat.failed,
               retry: t.chat.retry,
+              seen: t.people.seen,
+              online: t.people.online,
+              lastSeen: t.people.lastSeen,
               errors: t.errors,
             })}
           ></div>

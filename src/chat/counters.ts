@@ -23,8 +23,11 @@ export interface ThreadCounts {
 }
 
 export interface CounterStore {
-  /** Counts one new message if it directly follows what is counted; otherwise does nothing. */
-  record(threadId: number, seq: number, senderId: number): Promise<void>;
+  /**
+   * Counts one new message if it directly follows what is counted; otherwise does nothing.
+   * A system line (senderId null) moves the counted prefix on without counting.
+   */
+  record(threadId: number, seq: number, senderId: number | null): Promise<void>;
   read(threadIds: number[]): Promise<Map<number, ThreadCounts>>;
   /** Adds counts for (fromSeq, toSeq] if the stored prefix still ends at fromSeq. */
   advance(threadId: number, fromSeq: number, toSeq: number, bySender: Map<number, number>): Promise<void>;
@@ -89,8 +92,10 @@ export function memoryCounterStore(): CounterStore {
       const counts = threads.get(threadId);
       if (!counts || counts.seq !== seq - 1) return;
       counts.seq = seq;
-      counts.total++;
-      counts.bySender.set(senderId, (counts.bySender.get(senderId) ?? 0) + 1);
+      if (senderId !== null) {
+        counts.total++;
+        counts.bySender.set(senderId, (counts.bySender.get(senderId) ?? 0) + 1);
+      }
       touch(threadId, counts);
     },
     read: async (ids) => {
@@ -122,8 +127,10 @@ export function memoryCounterStore(): CounterStore {
 const RECORD = `
 local counted = redis.call('HGET', KEYS[1], 'seq')
 if counted and tonumber(counted) == tonumber(ARGV[1]) - 1 then
-  redis.call('HINCRBY', KEYS[1], 'total_messages', 1)
-  redis.call('HINCRBY', KEYS[1], ARGV[2], 1)
+  if ARGV[2] ~= '' then
+    redis.call('HINCRBY', KEYS[1], 'total_messages', 1)
+    redis.call('HINCRBY', KEYS[1], ARGV[2], 1)
+  end
   redis.call('HSET', KEYS[1], 'seq', ARGV[1])
   redis.call('EXPIRE', KEYS[1], ARGV[3])
 end
@@ -154,7 +161,7 @@ export function redisCounterStore(redis: Redis, keys: RedisNames): CounterStore 
   const scripts = redis as unknown as CounterCommands;
   return {
     record: async (threadId, seq, senderId) => {
-      await scripts.parleyCountRecord(keys.counters(threadId), seq, senderField(senderId), COUNTERS_TTL_S);
+      await scripts.parleyCountRecord(keys.counters(threadId), seq, senderId === null ? "" : senderField(senderId), COUNTERS_TTL_S);
     },
     read: async (ids) => {
       const pipeline = redis.pipeline();

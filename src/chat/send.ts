@@ -50,7 +50,7 @@ export async function postMessage(core: Core, sender: UserRef, input: SendInput)
  */
 export function onCommitted(core: Core, results: WriteResult[]): void {
   for (const { message, created, thread, members } of results) {
-    core.counters.record(message.threadId, message.seq, message.sender.id).catch(() => {});
+    core.counters.record(message.threadId, message.seq, message.kind === "text" ? message.sender.id : null).catch(() => {});
     core.bus.publish(topics.thread(message.threadId), { type: "message", message });
     // A retried send's thread state is old news; only new messages change the lists.
     if (created) publishFeed(core, members, { kind: "message", thread, message }, message.createdAt);

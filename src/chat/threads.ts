@@ -2,9 +2,10 @@
 // Every lookup is made as the person asking: a thread they are not in is "not found".
 import type { Core } from "../core.ts";
 import type { Db } from "../db/client.ts";
-import { messages as mq, threads as q, type ThreadRow } from "../db/queries.ts";
+import { blocks as bq, messages as mq, threads as q, type MemberStatus, type ThreadRow } from "../db/queries.ts";
 import { AppError, notFound } from "../errors.ts";
-import type { Message, ThreadHead, UserRef } from "../realtime/events.ts";
+import type { Message, SystemEvent, ThreadHead, UserRef } from "../realtime/events.ts";
+import { topics } from "../realtime/topics.ts";
 import { publishFeed } from "./feed.ts";
 import { findUser } from "./accounts.ts";
 import { countsFor } from "./counters.ts";
@@ -22,6 +23,10 @@ export interface Thread {
   id: number;
   kind: "direct" | "group";
   title: string | null;
+  /** Who made it: in a group, the one who may rename it and remove members. */
+  createdBy: number | null;
+  /** This person's standing: "request" until they accept a stranger's first message. */
+  status: MemberStatus;
   participants: UserRef[];
   lastMessageAt: string | null;
   lastSeq: number;
@@ -32,13 +37,13 @@ export interface Thread {
   readSeq: number;
   readAt: string | null;
   joinedAt: string;
-  lastMessage: { text: string; senderId: number } | null;
+  lastMessage: { text: string; senderId: number; kind: "text" | "system"; event: SystemEvent | null } | null;
 }
 
 /** The thread as API clients and feeds see it (the page-only fields stay out). */
 export function apiThread(thread: Thread) {
-  const { id, kind, title, participants, lastMessageAt, lastSeq, total, sent, received, unread } = thread;
-  return { id, kind, title, participants, lastMessageAt, lastSeq, total, sent, received, unread };
+  const { id, kind, title, createdBy, status, participants, lastMessageAt, lastSeq, total, sent, received, unread } = thread;
+  return { id, kind, title, createdBy, status, participants, lastMessageAt, lastSeq, total, sent, received, unread };
 }
 
 async function withCounts(core: Core, viewer: UserRef, rows: ThreadRow[]): Promise<Thread[]> {
@@ -49,6 +54,8 @@ async function withCounts(core: Core, viewer: UserRef, rows: ThreadRow[]): Promi
       id: row.id,
       kind: row.kind,
       title: row.title,
+      createdBy: row.createdBy,
+      status: row.status,
       participants: row.participants,
       lastMessageAt: row.lastMessageAt,
       lastSeq: row.lastSeq,
@@ -59,7 +66,10 @@ async function withCounts(core: Core, viewer: UserRef, rows: ThreadRow[]): Promi
       readSeq: row.readSeq,
       readAt: row.readAt,
       joinedAt: row.joinedAt,
-      lastMessage: row.lastText === null || row.lastSenderId === null ? null : { text: row.lastText, senderId: row.lastSenderId },
+      lastMessage:
+        row.lastText === null || row.lastSenderId === null
+          ? null
+          : { text: row.lastText, senderId: row.lastSenderId, kind: row.lastKind ?? "text", event: row.lastEvent },
     };
   });
 }
@@ -70,22 +80,29 @@ export interface ThreadPage {
   nextOffset: number | null;
 }
 
-/** A person's conversations, most recent activity first, a page at a time. */
-export async function listThreads(core: Core, viewer: UserRef, page: { offset?: number; limit?: number } = {}): Promise<ThreadPage> {
+/**
+ * A person's conversations, most recent activity first, a page at a time: the list
+ * (status "active") or their message requests ("request").
+ */
+export async function listThreads(
+  core: Core,
+  viewer: UserRef,
+  page: { offset?: number; limit?: number; status?: MemberStatus } = {},
+): Promise<ThreadPage> {
   const offset = page.offset ?? 0;
   const limit = Math.min(page.limit ?? LIST_PAGE, LIST_PAGE);
-  const rows = await q.forMember(core.db, viewer.id, null, limit + 1, offset, null);
+  const rows = await q.forMember(core.db, viewer.id, null, limit + 1, offset, null, page.status ?? "active");
   const threads = await withCounts(core, viewer, rows.slice(0, limit));
   return { threads, nextOffset: rows.length > limit ? offset + limit : null };
 }
 
 /** Every conversation of a person that changed after a time (see chat/feed.ts). */
 export async function threadsChangedSince(core: Core, viewer: UserRef, since: Date): Promise<Thread[]> {
-  return withCounts(core, viewer, await q.forMember(core.db, viewer.id, null, MAX_CHANGED, 0, since.toISOString()));
+  return withCounts(core, viewer, await q.forMember(core.db, viewer.id, null, MAX_CHANGED, 0, since.toISOString(), null));
 }
 
 export async function getThread(core: Core, viewer: UserRef, threadId: number): Promise<Thread> {
-  const rows = await q.forMember(core.db, viewer.id, threadId, 1, 0, null);
+  const rows = await q.forMember(core.db, viewer.id, threadId, 1, 0, null, null);
   if (rows.length === 0) throw notFound();
   return (await withCounts(core, viewer, rows))[0]!;
 }
@@ -104,9 +121,15 @@ export async function openDirect(core: Core, viewer: UserRef, username: unknown)
   if (partner.id === viewer.id) {
     throw new AppError("invalid_participants", "You cannot start a conversation with yourself.", { field: "to" });
   }
+  const blocked = await bq.between(core.db, viewer.id, partner.id);
+  if (blocked.some((b) => b.blockerId === viewer.id)) {
+    throw new AppError("not_allowed", "You blocked this person. Unblock them in your settings to write to them.", { field: "to" });
+  }
+  // Blocked by them: said only as "could not be delivered", never why.
+  if (blocked.length > 0) throw new AppError("undeliverable", "The message could not be delivered.", { field: "to" });
   const [low, high] = viewer.id < partner.id ? [viewer.id, partner.id] : [partner.id, viewer.id];
   const key = `${low}:${high}`;
-  const [inserted] = await q.insertDirect(core.db, key, viewer.id, [low, high]);
+  const [inserted] = await q.insertDirect(core.db, key, viewer.id, partner.id);
   // No row: the pair has a thread already (perhaps made by the other side a moment ago).
   const id = inserted?.id ?? (await q.findDirect(core.db, key))[0]?.id;
   if (id === undefined) throw new AppError("internal", "The conversation could not be started.");
@@ -125,22 +148,26 @@ export interface PageQuery {
   limit?: number;
 }
 
-/** A page of history in ascending seq: before a seq, after a seq, or the latest. */
+/**
+ * A page of history in ascending seq: before a seq, after a seq, or the latest. The messages
+ * of people the viewer blocked are left out (so the seqs a viewer sees may skip).
+ */
 export async function history(core: Core, viewer: UserRef, threadId: number, page: PageQuery = {}): Promise<Message[]> {
   await assertMember(core, viewer, threadId);
-  return messagesOf(core.db, threadId, { ...page, limit: Math.min(page.limit ?? PAGE_SIZE, MAX_PAGE_SIZE) });
+  return messagesOf(core.db, threadId, { ...page, limit: Math.min(page.limit ?? PAGE_SIZE, MAX_PAGE_SIZE) }, viewer.id);
 }
 
 /**
  * History without the membership check, for callers that have just made it. The limit is
  * taken as given: resumes and gap fills read more than a page and must not be cut short.
+ * With a viewer, the messages of people they blocked are left out.
  */
-export async function messagesOf(db: Db, threadId: number, page: PageQuery): Promise<Message[]> {
+export async function messagesOf(db: Db, threadId: number, page: PageQuery, viewerId: number | null = null): Promise<Message[]> {
   const limit = page.limit ?? PAGE_SIZE;
   const rows =
     page.after !== undefined
-      ? await mq.pageAfter(db, threadId, page.after, limit)
-      : (await mq.pageBefore(db, threadId, page.before ?? MAX_SEQ, limit)).reverse();
+      ? await mq.pageAfter(db, threadId, page.after, limit, viewerId)
+      : (await mq.pageBefore(db, threadId, page.before ?? MAX_SEQ, limit, viewerId)).reverse();
   return rows.map((row) => ({
     id: row.id,
     threadId: row.threadId,
@@ -149,6 +176,8 @@ export async function messagesOf(db: Db, threadId: number, page: PageQuery): Pro
     text: row.text,
     createdAt: row.createdAt,
     clientId: row.clientId,
+    kind: row.kind,
+    event: row.event,
   }));
 }
 
@@ -162,6 +191,25 @@ export async function markRead(core: Core, viewer: UserRef, threadId: number, se
   if (row.readSeq > row.previousReadSeq) {
     const thread = await getThread(core, viewer, threadId);
     publishFeed(core, [viewer.id], { kind: "read", thread: head(thread), readSeq: thread.readSeq, unread: thread.unread });
+    // A read receipt for the other side of a 1:1, when both of them share theirs.
+    if (thread.kind === "direct" && (await q.receipts(core.db, threadId, viewer.id)).length > 0) {
+      core.bus.publish(topics.thread(threadId), { type: "receipt", threadId, userId: viewer.id, readSeq: row.readSeq });
+    }
   }
   return row.readSeq;
+}
+
+/** How far the other side of a 1:1 has read, when both share read receipts; else null. */
+export async function partnerReadSeq(core: Core, viewer: UserRef, threadId: number): Promise<number | null> {
+  const [row] = await q.receipts(core.db, threadId, viewer.id);
+  return row?.readSeq ?? null;
+}
+
+/** A message request accepted: the conversation joins the person's list. */
+export async function acceptRequest(core: Core, viewer: UserRef, threadId: number): Promise<Thread> {
+  await assertMember(core, viewer, threadId);
+  await q.accept(core.db, threadId, viewer.id);
+  const thread = await getThread(core, viewer, threadId);
+  publishFeed(core, [viewer.id], { kind: "thread", thread: apiThread(thread) });
+  return thread;
 }

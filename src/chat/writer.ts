@@ -8,7 +8,7 @@
 // Nothing is resolved before its transaction commits.
 import type { Db, Sql } from "../db/client.ts";
 import { isUnavailable } from "../errors.ts";
-import { messages as q, type MessageRow } from "../db/queries.ts";
+import { blocks as blocksQ, messages as q, threads as threadsQ, type MessageRow } from "../db/queries.ts";
 import { AppError, notFound } from "../errors.ts";
 import type { Message, ThreadHead, UserRef } from "../realtime/events.ts";
 
@@ -121,11 +121,32 @@ async function store(tx: Sql, batch: Pending[]): Promise<Outcome[]> {
   const locked = new Map((await q.lockThreads(tx, threadIds)).map((t) => [t.id, t]));
   const lastSeq = new Map([...locked.values()].map((t) => [t.id, t.lastSeq]));
   const members = new Map<number, number[]>();
-  for (const { threadId, userId } of await q.members(tx, threadIds)) {
-    const list = members.get(threadId);
-    if (list) list.push(userId);
-    else members.set(threadId, [userId]);
+  const requested = new Set<string>();
+  for (const m of await q.members(tx, threadIds)) {
+    const list = members.get(m.threadId);
+    if (list) list.push(m.userId);
+    else members.set(m.threadId, [m.userId]);
+    if (m.status === "request") requested.add(`${m.threadId}:${m.userId}`);
   }
+  // In a 1:1, someone the other side blocked cannot write to them, whether or not the other
+  // side is still in it. The sender is told only that it could not be delivered, not why.
+  const partnerOf = (request: Pending): number | null => {
+    const key = locked.get(request.threadId)?.directKey;
+    if (!key) return null;
+    const [a, b] = key.split(":").map(Number) as [number, number];
+    return a === request.sender.id ? b : a;
+  };
+  const direct = batch.filter((r) => partnerOf(r) !== null);
+  const blocked = new Set<string>();
+  if (direct.length > 0) {
+    for (const b of await blocksQ.pairs(tx, direct.map((r) => partnerOf(r)!), direct.map((r) => r.sender.id))) {
+      blocked.add(`${b.blockerId}:${b.blockedId}`);
+    }
+  }
+  const undeliverable = (request: Pending) => {
+    const partner = partnerOf(request);
+    return partner !== null && blocked.has(`${partner}:${request.sender.id}`);
+  };
 
   const retried = batch.filter((r) => r.clientId !== null);
   const earlier = new Map<string, MessageRow>();
@@ -142,6 +163,10 @@ async function store(tx: Sql, batch: Pending[]): Promise<Outcome[]> {
   for (const request of batch) {
     if (!locked.has(request.threadId) || !members.get(request.threadId)?.includes(request.sender.id)) {
       fate.push({ error: notFound() });
+      continue;
+    }
+    if (undeliverable(request)) {
+      fate.push({ error: new AppError("undeliverable", "The message could not be delivered.") });
       continue;
     }
     const key = request.clientId === null ? null : `${request.threadId}:${request.sender.id}:${request.clientId}`;
@@ -170,9 +195,23 @@ async function store(tx: Sql, batch: Pending[]): Promise<Outcome[]> {
       inserts.map((i) => i.request.sender.id),
       inserts.map((i) => i.request.text),
       inserts.map((i) => i.request.clientId),
+      inserts.map(() => "text"),
+      inserts.map(() => null),
     );
     const advanced = [...new Set(inserts.map((i) => i.request.threadId))];
     await q.advanceThreads(tx, advanced, advanced.map((id) => lastSeq.get(id)!));
+    // A 1:1 whose other side declined it (and left) comes back to them as a new request.
+    for (const id of advanced) {
+      const t = locked.get(id)!;
+      if (t.kind !== "direct" || members.get(id)!.length >= 2) continue;
+      for (const { userId } of await threadsQ.rejoinDirect(tx, id)) members.get(id)!.push(userId);
+    }
+    // Answering a message request accepts it.
+    for (const key of new Set(inserts.map((i) => `${i.request.threadId}:${i.request.sender.id}`))) {
+      if (!requested.has(key)) continue;
+      const [threadId, userId] = key.split(":").map(Number) as [number, number];
+      await threadsQ.accept(tx, threadId, userId);
+    }
     const bySeq = new Map(rows.map((row) => [`${row.threadId}:${row.seq}`, row]));
     rowOf = (index) => bySeq.get(`${inserts[index]!.request.threadId}:${inserts[index]!.seq}`)!;
   }
@@ -202,6 +241,8 @@ export function toMessage(row: MessageRow, sender: UserRef): Message {
     text: row.text,
     createdAt: row.createdAt,
     clientId: row.clientId,
+    kind: row.kind,
+    event: row.event,
   };
 }
 

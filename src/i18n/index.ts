@@ -97,3 +97,8 @@ export function locale(lang: Lang, timeZone: string): Locale {
     },
   };
 }
+
+/** A catalogue string with its {placeholders} filled in (the result is plain text: escape it). */
+export function fill(template: string, values: Record<string, string>): string {
+  return template.replace(/\{(\w+)\}/g, (whole, key: string) => values[key] ?? whole);
+}

@@ -6,7 +6,18 @@ export interface UserRef {
   username: string;
 }
 
-/** A message as every client sees it (the JSON API's shape). */
+/**
+ * What a system line says, as data: pages put it into words in each reader's language, and
+ * `text` carries it in English for API clients (see sql/migrations/0003_groups_blocks.sql).
+ */
+export type SystemEvent =
+  | { type: "created"; title: string }
+  | { type: "member_added"; member: UserRef }
+  | { type: "member_removed"; member: UserRef }
+  | { type: "member_left" }
+  | { type: "renamed"; title: string };
+
+/** A message as every client sees it (the JSON API's shape). `sender` of a system line is who acted. */
 export interface Message {
   id: number;
   threadId: number;
@@ -15,6 +26,8 @@ export interface Message {
   text: string;
   createdAt: string;
   clientId: string | null;
+  kind: "text" | "system";
+  event: SystemEvent | null;
 }
 
 /** What every member of a thread may know about its state, whoever they are. */
@@ -34,15 +47,25 @@ export interface ThreadHead {
 export type FeedChange =
   | { kind: "message"; thread: ThreadHead; message: Message }
   | { kind: "thread"; thread: ThreadHead }
-  | { kind: "read"; thread: ThreadHead; readSeq: number; unread: number };
+  | { kind: "read"; thread: ThreadHead; readSeq: number; unread: number }
+  /** They left it, were removed, declined it, or blocked the other side: it leaves their list. */
+  | { kind: "removed"; thread: ThreadHead }
+  /** Someone they talk to came online or went (never someone who hides their presence). */
+  | { kind: "presence"; userId: number; online: boolean; lastSeen: string | null };
 
 export type BusEvent =
   /** On thread:<id>: a stored message, in seq order. */
   | { type: "message"; message: Message }
   /** On user:<id>: a change in that person's list. */
   | { type: "feed"; userId: number; cursor: string; change: FeedChange }
+  /** On thread:<id> of a 1:1: how far a member has read (both of them share receipts). */
+  | { type: "receipt"; threadId: number; userId: number; readSeq: number }
+  /** On thread:<id>: someone is typing. Never stored. */
+  | { type: "typing"; threadId: number; user: UserRef }
   /** On control: sessions ended (logout); every instance closes their live connections. */
-  | { type: "revoke"; userId: number; sessionId: string | null };
+  | { type: "revoke"; userId: number; sessionId: string | null }
+  /** On control: whom this person blocked changed; their live connections reload it. */
+  | { type: "blocks"; userId: number };
 
 /** The position of an event in its thread's log, for those that have one. */
 export function seqOf(event: BusEvent): number | null {

@@ -44,6 +44,8 @@ export interface FanoutDeps {
   lastSeq(threadId: number): Promise<number>;
   /** Committed messages of a thread after a seq, in order. */
   messagesAfter(threadId: number, afterSeq: number, limit: number): Promise<Message[]>;
+  /** Runs after each event went out, in order: what must happen exactly at that point of a log. */
+  afterDispatch?(topic: Topic, event: BusEvent): void;
   log: Logger;
 }
 
@@ -229,5 +231,6 @@ export class Fanout {
       }
     }
     for (const listener of state.listeners) listener(delivery);
+    this.deps.afterDispatch?.(topic, event);
   }
 }

@@ -16,26 +16,49 @@ export interface LiveClient {
   /** The session it was opened with: logging out closes it. */
   readonly sessionId: string;
   close(code: number, reason: string): void;
+  /** No longer a member of this thread: stop following it, now. */
+  leaveThread(threadId: number): void;
+  /** Whom the person blocked changed: leave out what those people send from now on. */
+  setBlocked(ids: ReadonlySet<number>): void;
 }
 
 export class LiveClients {
   private readonly byUser = new Map<number, Set<LiveClient>>();
   private total = 0;
 
+  /** `arrived`/`left`: a person's first connection here opened, their last one here closed. */
+  constructor(
+    private readonly arrived: (userId: number) => void = () => {},
+    private readonly left: (userId: number) => void = () => {},
+  ) {}
+
   add(client: LiveClient): void {
     let set = this.byUser.get(client.userId);
     if (!set) this.byUser.set(client.userId, (set = new Set()));
-    if (!set.has(client)) {
-      set.add(client);
-      this.total++;
-    }
+    if (set.has(client)) return;
+    set.add(client);
+    this.total++;
+    if (set.size === 1) this.arrived(client.userId);
   }
 
   remove(client: LiveClient): void {
     const set = this.byUser.get(client.userId);
     if (!set?.delete(client)) return;
     this.total--;
-    if (set.size === 0) this.byUser.delete(client.userId);
+    if (set.size === 0) {
+      this.byUser.delete(client.userId);
+      this.left(client.userId);
+    }
+  }
+
+  /** Everyone with a connection here. */
+  users(): number[] {
+    return [...this.byUser.keys()];
+  }
+
+  /** Each of one person's connections here. */
+  each(userId: number, fn: (client: LiveClient) => void): void {
+    for (const client of [...(this.byUser.get(userId) ?? [])]) fn(client);
   }
 
   /** Closes one person's connections of one session, or of all their sessions. */
@@ -43,6 +66,10 @@ export class LiveClients {
     for (const client of [...(this.byUser.get(userId) ?? [])]) {
       if (sessionId === null || client.sessionId === sessionId) client.close(code, reason);
     }
+  }
+
+  leaveThread(userId: number, threadId: number): void {
+    for (const client of [...(this.byUser.get(userId) ?? [])]) client.leaveThread(threadId);
   }
 
   count(): number {

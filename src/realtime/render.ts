@@ -14,6 +14,7 @@ export function pageFrame(message: Message): string {
     seq: message.seq,
     senderId: message.sender.id,
     clientId: message.clientId,
+    kind: message.kind,
     html: MessageItem({ message }) as string,
   });
 }
@@ -42,7 +43,14 @@ export function render(event: BusEvent, rendering: Rendering): string {
         return sseRecord(m.seq, "message", pageFrame(m));
     }
   }
-  if (event.type !== "feed") return ""; // instance-to-instance only: never sent to a client
-  const frame = feedFrame(event.cursor, event.change);
-  return rendering.startsWith("sse") ? sseRecord(event.cursor, "feed", frame) : frame;
+  if (event.type === "feed") {
+    const frame = feedFrame(event.cursor, event.change);
+    return rendering.startsWith("sse") ? sseRecord(event.cursor, "feed", frame) : frame;
+  }
+  if (event.type === "receipt" || event.type === "typing") {
+    // Not part of the log: no id, so a resume does not skip to them.
+    const frame = JSON.stringify(event);
+    return rendering.startsWith("sse") ? `event: ${event.type}\ndata: ${frame}\n\n` : frame;
+  }
+  return ""; // instance-to-instance only (control): never sent to a client
 }

@@ -139,3 +139,22 @@ export function catchUpFeed(core: Core, user: UserRef, since: number | null, rep
     return { lastSeq: 0, reset: false };
   });
 }
+
+/**
+ * Whether an event comes from someone the viewer blocked (and so is not shown to them). A
+ * hidden message still takes its seq: the viewer is sent a `skip` in its place, so their
+ * cursor moves on and they can tell a hidden message from a lost one.
+ */
+export function fromBlocked(event: Delivery["event"], blocked: ReadonlySet<number>): boolean {
+  if (blocked.size === 0) return false;
+  if (event.type === "message") return event.message.kind === "text" && blocked.has(event.message.sender.id);
+  if (event.type === "typing") return blocked.has(event.user.id);
+  if (event.type === "feed" && event.change.kind === "message") return event.change.message.kind === "text" && blocked.has(event.change.message.sender.id);
+  return false;
+}
+
+/** What a viewer gets instead of a message from someone they blocked. */
+export function skipFrame(threadId: number, seq: number, sse: boolean): string {
+  const frame = JSON.stringify({ type: "skip", threadId, seq });
+  return sse ? `id: ${seq}\nevent: skip\ndata: ${frame}\n\n` : frame;
+}

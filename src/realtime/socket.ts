@@ -7,10 +7,12 @@ import { AppError, type ErrorCode } from "../errors.ts";
 import { postMessage } from "../chat/send.ts";
 import { assertMember, markRead } from "../chat/threads.ts";
 import { feedCursor, parseCursor } from "../chat/feed.ts";
+import { typing } from "../chat/typing.ts";
 import type { Session, SessionUser } from "../auth/session.ts";
 import { socketTopic, topics, type Format, type Topic } from "./topics.ts";
 import { render, feedFrame } from "./render.ts";
-import { catchUpFeed, catchUpThread, type CatchUp } from "./resume.ts";
+import { catchUpFeed, catchUpThread, fromBlocked, skipFrame, type CatchUp } from "./resume.ts";
+import type { Delivery } from "./fanout.ts";
 import { CLOSE, type LiveClient } from "./live.ts";
 import { seqValue, threadIdField } from "../web/params.ts";
 
@@ -31,6 +33,11 @@ interface Subscription {
   /** Set once the replay is done; until then the subscription may still be cancelled. */
   follow: CatchUp | null;
   cancelled: boolean;
+  /**
+   * Live through Bun's topic (the same bytes as everyone), or, for someone who blocked a
+   * person, through a callback that leaves that person's messages out.
+   */
+  filtered: (() => void) | null;
 }
 
 export class Connection implements LiveClient {
@@ -45,9 +52,33 @@ export class Connection implements LiveClient {
     private readonly socket: Socket,
     private readonly session: Session,
     private readonly format: Format,
+    /** The people this person blocked. */
+    private blocked: ReadonlySet<number>,
   ) {
     this.user = session.user;
     core.live.add(this);
+  }
+
+  setBlocked(ids: ReadonlySet<number>): void {
+    this.blocked = ids;
+    if (ids.size === 0) return;
+    for (const sub of this.subscriptions.values()) {
+      if (sub.follow && !sub.filtered) {
+        // From the shared topic to a filtered callback, with nothing in between.
+        this.socket.unsubscribe(socketTopic(sub.topic, this.format));
+        this.listenFiltered(sub);
+      }
+    }
+  }
+
+  private listenFiltered(sub: Subscription): void {
+    sub.filtered = this.core.fanout.listen(sub.topic, (d) => this.deliver(d));
+  }
+
+  /** A live event, or a skip in place of a message from someone this person blocked. */
+  private deliver(d: Delivery): void {
+    if (!fromBlocked(d.event, this.blocked)) this.push(d.frame(`ws-${this.format}`));
+    else if (d.event.type === "message") this.push(skipFrame(d.event.message.threadId, d.event.message.seq, false));
   }
 
   get userId(): number {
@@ -60,6 +91,13 @@ export class Connection implements LiveClient {
 
   close(code: number, reason: string): void {
     this.socket.close(code, reason);
+  }
+
+  leaveThread(threadId: number): void {
+    const topic = topics.thread(threadId);
+    if (!this.subscriptions.has(topic)) return;
+    this.unsubscribe(topic);
+    this.reply({ type: "unsubscribed", threadId, reason: "no longer a member" });
   }
 
   /** Sends a frame; a socket that cannot take it (past Bun's backpressure limit) is dropped. */
@@ -116,8 +154,15 @@ export class Connection implements LiveClient {
         case "read":
           await markRead(this.core, this.user, threadIdField(f.threadId), seqValue(f.seq));
           return;
+        case "typing": {
+          // Only into a thread this connection follows: its membership was checked then.
+          const threadId = threadIdField(f.threadId);
+          if (!this.subscriptions.get(topics.thread(threadId))?.follow) throw new AppError("bad_request", "Subscribe to a thread before saying you are typing in it.");
+          typing(this.core, this.user, threadId);
+          return;
+        }
         default:
-          return this.error("bad_request", "Unknown frame type: use subscribe, unsubscribe, send or read.");
+          return this.error("bad_request", "Unknown frame type: use subscribe, unsubscribe, send, read or typing.");
       }
     } catch (err) {
       if (err instanceof AppError) return this.error(err.code, err.message, about);
@@ -138,7 +183,7 @@ export class Connection implements LiveClient {
     if (this.subscriptions.size >= MAX_SUBSCRIPTIONS) {
       throw new AppError("bad_request", `A connection follows at most ${MAX_SUBSCRIPTIONS} topics.`);
     }
-    const sub: Subscription = { topic, follow: null, cancelled: false };
+    const sub: Subscription = { topic, follow: null, cancelled: false, filtered: null };
     this.subscriptions.set(topic, sub);
     return sub;
   }
@@ -155,7 +200,7 @@ export class Connection implements LiveClient {
     try {
       await assertMember(this.core, this.user, threadId);
       follow = await catchUpThread(this.core, threadId, after, (message) => {
-        const frame = render({ type: "message", message }, `ws-${this.format}`);
+        const frame = fromBlocked({ type: "message", message }, this.blocked) ? skipFrame(threadId, message.seq, false) : render({ type: "message", message }, `ws-${this.format}`);
         this.push(frame);
         return frame.length;
       });
@@ -189,16 +234,18 @@ export class Connection implements LiveClient {
     this.goLive(sub, follow);
   }
 
-  /** From the buffered events to Bun's topic, repeating nothing and missing nothing. */
+  /** From the buffered events to the live path, repeating nothing and missing nothing. */
   private goLive(sub: Subscription, follow: CatchUp): void {
-    const rendering = `ws-${this.format}` as const;
+    const deliver = (d: Delivery) => this.deliver(d);
     sub.follow = follow;
-    follow.handOff(
-      (d) => this.push(d.frame(rendering)),
-      () => {
-        if (!sub.cancelled && !this.closed) this.socket.subscribe(socketTopic(sub.topic, this.format));
-      },
-    );
+    if (this.blocked.size > 0) {
+      follow.live(deliver, true);
+      sub.filtered = () => {}; // the follow's own listener does the filtering
+      return;
+    }
+    follow.handOff(deliver, () => {
+      if (!sub.cancelled && !this.closed) this.socket.subscribe(socketTopic(sub.topic, this.format));
+    });
   }
 
   private unsubscribe(topic: Topic): void {
@@ -208,6 +255,7 @@ export class Connection implements LiveClient {
     sub.cancelled = true;
     if (sub.follow) {
       this.socket.unsubscribe(socketTopic(topic, this.format));
+      sub.filtered?.();
       sub.follow.release();
     }
   }

@@ -7,7 +7,7 @@
 import type { Core } from "../core.ts";
 import type { Session } from "../auth/session.ts";
 import type { LiveClient } from "./live.ts";
-import type { CatchUp } from "./resume.ts";
+import { fromBlocked, skipFrame, type CatchUp } from "./resume.ts";
 
 /** Proxies cut quiet connections; a comment this often keeps the stream busy enough. */
 export const KEEPALIVE_MS = 15_000;
@@ -29,7 +29,14 @@ export function eventStream(
   session: Session,
   request: Request,
   open: (sink: StreamSink) => Promise<CatchUp | "reset">,
+  options: {
+    /** The thread this stream follows, if it is a thread's: removal from it ends the stream. */
+    threadId?: number;
+    /** The people this person blocked: what they send is left out. */
+    blocked: ReadonlySet<number>;
+  },
 ): Response {
+  let blocked = options.blocked;
   let follow: CatchUp | null = null;
   let keepalive: ReturnType<typeof setInterval> | null = null;
   let ended = false;
@@ -39,6 +46,12 @@ export function eventStream(
     userId: session.user.id,
     sessionId: session.id,
     close: () => end(true),
+    leaveThread: (id) => {
+      if (id === options.threadId) end(true);
+    },
+    setBlocked: (ids) => {
+      blocked = ids;
+    },
   };
 
   function end(closeStream: boolean): void {
@@ -78,7 +91,11 @@ export function eventStream(
             if (result === "reset") return end(true);
             if (ended) return result.release();
             follow = result;
-            follow.live((d) => sink.send(d.frame(renderingOf(request))), true);
+            const rendering = renderingOf(request);
+            follow.live((d) => {
+              if (!fromBlocked(d.event, blocked)) sink.send(d.frame(rendering));
+              else if (d.event.type === "message") sink.send(skipFrame(d.event.message.threadId, d.event.message.seq, true));
+            }, true);
           },
           (err) => {
             core.log.warn(`event stream: ${(err as Error).message}`);

@@ -30,6 +30,10 @@ export function redisNames(installation: string) {
     session: (id: string) => `${prefix}session:${id}`,
     userSessions: (userId: number) => `${prefix}user:${userId}:sessions`,
     counters: (threadId: number) => `${prefix}thread:${threadId}:counters`,
+    /** Which instances hold a live connection of this person, each until when. */
+    presence: (userId: number) => `${prefix}presence:${userId}`,
+    /** When each person was last online. */
+    lastSeen: `${prefix}last-seen`,
   };
 }
 

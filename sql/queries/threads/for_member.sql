@@ -3,26 +3,37 @@
 -- looks exactly like one that does not exist.
 -- $1 member's user id, $2 one thread's id or null for all, $3 how many, $4 how many to skip,
 -- $5 only those changed for this member after this time (new message, read marker, joined),
--- or null for all.
--- unread counts only what others sent after the member's read marker.
-SELECT t.id, t.kind, t.title,
+-- or null for all, $6 only those where the member's status is this ('active' for the list,
+-- 'request' for message requests), or null for any.
+-- A 1:1 with someone the member blocked is left out of lists (it is still found by id).
+-- unread counts only what others sent after the member's read marker, not system lines,
+-- and not what people the member blocked sent.
+SELECT t.id, t.kind, t.title, t.created_by AS "createdBy",
        t.last_seq AS "lastSeq",
        t.last_message_at AS "lastMessageAt",
        me.read_seq AS "readSeq",
        me.read_at AS "readAt",
        me.joined_at AS "joinedAt",
+       me.status,
        (SELECT count(*) FROM messages m
-         WHERE m.thread_id = t.id AND m.seq > me.read_seq AND m.sender_id <> me.user_id) AS unread,
+         WHERE m.thread_id = t.id AND m.seq > me.read_seq AND m.sender_id <> me.user_id AND m.kind = 'text'
+           AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = me.user_id AND b.blocked_id = m.sender_id)) AS unread,
        (SELECT json_agg(json_build_object('id', u.id, 'username', u.username) ORDER BY u.id)
           FROM thread_members p JOIN users u ON u.id = p.user_id
          WHERE p.thread_id = t.id) AS participants,
        left(last.body, 200) AS "lastText",
-       last.sender_id AS "lastSenderId"
+       last.sender_id AS "lastSenderId",
+       last.kind AS "lastKind",
+       last.event AS "lastEvent"
 FROM thread_members me
 JOIN threads t ON t.id = me.thread_id
 LEFT JOIN messages last ON last.thread_id = t.id AND last.seq = t.last_seq
 WHERE me.user_id = $1
   AND ($2::bigint IS NULL OR t.id = $2)
   AND ($5::timestamptz IS NULL OR GREATEST(t.last_message_at, me.read_at, me.joined_at) > $5)
+  AND ($6::text IS NULL OR me.status = $6)
+  AND ($2::bigint IS NOT NULL OR t.kind <> 'direct' OR NOT EXISTS (
+        SELECT 1 FROM thread_members other JOIN blocks b ON b.blocked_id = other.user_id
+         WHERE other.thread_id = t.id AND other.user_id <> me.user_id AND b.blocker_id = me.user_id))
 ORDER BY t.last_message_at DESC NULLS LAST, t.id DESC
 LIMIT $3 OFFSET $4
