@@ -241,6 +241,8 @@
         bump(counters.total);
         bump(String(frame.senderId) === me ? counters.sent : counters.received);
         typingStopped(frame.senderId);
+        // Answering a message request accepted it.
+        if (String(frame.senderId) === me) document.getElementById("request-banner")?.remove();
       }
       if (follow) item.scrollIntoView({ block: "end" });
       scheduleRead();

@@ -198,3 +198,47 @@ test.skipIf(!haveChromium)("a message the server refuses shows as failed, with a
   expect((await api(server, bob, "GET", `/api/v1/threads/${thread.id}/messages`)).body.messages).toHaveLength(1);
   await a.context.close();
 }, 60_000);
+
+test.skipIf(!haveChromium)("alice creates a group with bob and carol; each sees the others' messages live with sender names, and who is typing", async () => {
+  const [alice, bob, carol] = await Promise.all([signup(server, "alice"), signup(server, "bob"), signup(server, "carol")]);
+  const a = await pageAs(alice);
+  await a.page.goto(`${server.url}/messages`);
+  await a.page.fill("#group-title", "Trip to the lake");
+  await a.page.fill("#group-members", `${bob.username}, ${carol.username}`);
+  await a.page.click("#new-group button[type=submit]");
+  await a.page.waitForURL(/\/chat\/\d+$/);
+  const threadId = Number(new URL(a.page.url()).pathname.split("/").pop());
+  expect(await a.page.textContent(".chat-head h1")).toContain("Trip to the lake");
+
+  const b = await pageAs(bob);
+  const c = await pageAs(carol);
+  for (const { page } of [b, c]) {
+    await page.goto(`${server.url}/chat/${threadId}`);
+    await page.locator("#status[data-state=live]").waitFor();
+    expect(await page.textContent("#members")).toContain(alice.username);
+  }
+  await a.page.locator("#status[data-state=live]").waitFor();
+
+  const say = async (who: { page: Page }, text: string) => {
+    await who.page.fill("#compose-text", text);
+    await who.page.press("#compose-text", "Control+Enter");
+  };
+  // bob types: the others see it, and it goes away by itself after about 5 s.
+  await b.page.locator("#compose-text").pressSequentially("on my w");
+  await a.page.locator("#typing", { hasText: `${bob.username}` }).waitFor();
+  await c.page.locator("#typing", { hasText: `${bob.username}` }).waitFor();
+  await a.page.waitForFunction(() => document.getElementById("typing")!.textContent === "", null, { timeout: 8000 });
+
+  await say(a, "who brings the boat?");
+  await say(b, "me!");
+  await say(c, "I'll bring snacks");
+  for (const { page } of [a, b, c]) {
+    await page.locator("#messages li.msg", { hasText: "I'll bring snacks" }).waitFor();
+    const rows = await page.$$eval("#messages li.msg:not(.system)", (items) =>
+      items.map((li) => `${li.querySelector(".who")?.textContent}: ${li.querySelector(".text")?.textContent}`),
+    );
+    expect(rows).toEqual([`${alice.username}: who brings the boat?`, `${bob.username}: me!`, `${carol.username}: I'll bring snacks`]);
+  }
+  await c.page.screenshot({ path: join(ARTIFACTS, "group-carol.png"), fullPage: true });
+  for (const ctx of [a, b, c]) await ctx.context.close();
+}, 90_000);

@@ -18,8 +18,9 @@ export const MAX_TITLE_CHARS = 100;
 /** Members of one group, its creator included. */
 export const MAX_GROUP_MEMBERS = 500;
 
+/** A title as given (null when none was given at all; an empty one is a mistake). */
 export function checkTitle(title: unknown, required: boolean): string | null {
-  if (title === undefined || title === null || (typeof title === "string" && title.trim() === "" && !required)) return null;
+  if ((title === undefined || title === null) && !required) return null;
   if (typeof title !== "string" || title.trim() === "" || title.includes("\u0000") || !title.isWellFormed()) {
     throw new AppError("invalid_title", "A group's title is 1–100 characters of text.", { field: "title" });
   }
@@ -82,6 +83,9 @@ export async function createGroup(
   if (input.text !== undefined) checkText(input.text);
   const others = (await resolve(core, input.members)).filter((u) => u.id !== creator.id);
   if (others.length === 0) throw new AppError("invalid_participants", "Name at least one other person for the group.", { field: "members" });
+  if (others.length === 1 && title === null) {
+    throw new AppError("invalid_title", "Give the group a title, or add another member (with one person, write to them directly).", { field: "title" });
+  }
   if (others.length + 1 > MAX_GROUP_MEMBERS) {
     throw new AppError("invalid_participants", `A group has at most ${MAX_GROUP_MEMBERS} members.`, { field: "members" });
   }

@@ -200,6 +200,7 @@ async function store(tx: Sql, batch: Pending[]): Promise<Outcome[]> {
     );
     const advanced = [...new Set(inserts.map((i) => i.request.threadId))];
     await q.advanceThreads(tx, advanced, advanced.map((id) => lastSeq.get(id)!));
+    await q.readOwn(tx, inserts.map((i) => i.request.threadId), inserts.map((i) => i.request.sender.id), inserts.map((i) => i.seq));
     // A 1:1 whose other side declined it (and left) comes back to them as a new request.
     for (const id of advanced) {
       const t = locked.get(id)!;

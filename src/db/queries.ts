@@ -18,6 +18,7 @@ import messagesLockThreads from "../../sql/queries/messages/lock_threads.sql" wi
 import messagesMembers from "../../sql/queries/messages/members.sql" with { type: "text" };
 import messagesPageAfter from "../../sql/queries/messages/page_after.sql" with { type: "text" };
 import messagesPageBefore from "../../sql/queries/messages/page_before.sql" with { type: "text" };
+import messagesReadOwn from "../../sql/queries/messages/read_own.sql" with { type: "text" };
 import schemaApplied from "../../sql/queries/schema/applied.sql" with { type: "text" };
 import schemaInstallation from "../../sql/queries/schema/installation.sql" with { type: "text" };
 import schemaLedger from "../../sql/queries/schema/ledger.sql" with { type: "text" };
@@ -199,6 +200,7 @@ export const messages = {
     MessageRow
   >(messagesInsertBatch),
   advanceThreads: query<[threadIds: number[], lastSeqs: number[]], never>(messagesAdvanceThreads),
+  readOwn: query<[threadIds: number[], senderIds: number[], seqs: number[]], never>(messagesReadOwn),
   pageBefore: query<[threadId: number, beforeSeq: number, limit: number, viewerId: number | null], MessageWithSenderRow>(messagesPageBefore),
   pageAfter: query<[threadId: number, afterSeq: number, limit: number, viewerId: number | null], MessageWithSenderRow>(messagesPageAfter),
   countBySender: query<[threadId: number, fromSeq: number, toSeq: number], { senderId: number; n: number }>(messagesCountBySender),

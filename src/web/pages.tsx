@@ -107,7 +107,8 @@ export function pageRoutes(core: Core) {
       try {
         const members = form.members!.split(/[\s,;]+/).filter((n) => n !== "");
         const text = form.text!.trim() === "" ? undefined : form.text;
-        const { thread } = await createGroup(core, me, { title: form.title, members, text, clientId: form.clientId });
+        const title = form.title!.trim() === "" ? undefined : form.title;
+        const { thread } = await createGroup(core, me, { title, members, text, clientId: form.clientId });
         if (!htmx) return redirect(`/chat/${thread.id}`, 303);
         set.status = 204;
         set.headers["hx-redirect"] = `/chat/${thread.id}`;
