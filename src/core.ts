@@ -56,7 +56,8 @@ export async function createCore(config: Config): Promise<Core> {
 
   let redis: Redis | null = null;
   if (config.redisUrl) {
-    redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectionName: `parley-${instanceId}` });
+    // Auto-pipelining: the commands of one tick (a batch's counters, sessions) go out together.
+    redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, enableAutoPipelining: true, connectionName: `parley-${instanceId}` });
     redis.on("error", (err: Error) => log.warn(`redis: ${err.message}`));
     await new Promise<void>((resolve, reject) => {
       redis!.once("ready", resolve);

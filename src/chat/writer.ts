@@ -8,7 +8,7 @@
 // Nothing is resolved before its transaction commits.
 import type { Db, Sql } from "../db/client.ts";
 import { isUnavailable } from "../errors.ts";
-import { blocks as blocksQ, messages as q, threads as threadsQ, type MessageRow } from "../db/queries.ts";
+import { messages as q, threads as threadsQ, type MessageRow } from "../db/queries.ts";
 import { AppError, notFound } from "../errors.ts";
 import type { Message, ThreadHead, UserRef } from "../realtime/events.ts";
 
@@ -118,42 +118,33 @@ export class MessageWriter {
 
 async function store(tx: Sql, batch: Pending[]): Promise<Outcome[]> {
   const threadIds = [...new Set(batch.map((r) => r.threadId))];
-  const locked = new Map((await q.lockThreads(tx, threadIds)).map((t) => [t.id, t]));
-  const lastSeq = new Map([...locked.values()].map((t) => [t.id, t.lastSeq]));
+  const retried = batch.filter((r) => r.clientId !== null);
+  // One round trip: the lock first, then what must be read under it. postgres.js pipelines
+  // statements issued together on a transaction's connection, and PostgreSQL runs them in
+  // the order sent, so the reads after the lock see the locked state.
+  const [lockedRows, memberRows, blockedRows, earlierRows] = await Promise.all([
+    q.lockThreads(tx, threadIds),
+    q.members(tx, threadIds),
+    q.blockedSenders(tx, batch.map((r) => r.threadId), batch.map((r) => r.sender.id)),
+    retried.length > 0
+      ? q.findByClientIds(tx, retried.map((r) => r.threadId), retried.map((r) => r.sender.id), retried.map((r) => r.clientId!))
+      : Promise.resolve([] as MessageRow[]),
+  ]);
+  const locked = new Map(lockedRows.map((t) => [t.id, t]));
+  const lastSeq = new Map(lockedRows.map((t) => [t.id, t.lastSeq]));
   const members = new Map<number, number[]>();
   const requested = new Set<string>();
-  for (const m of await q.members(tx, threadIds)) {
+  for (const m of memberRows) {
     const list = members.get(m.threadId);
     if (list) list.push(m.userId);
     else members.set(m.threadId, [m.userId]);
     if (m.status === "request") requested.add(`${m.threadId}:${m.userId}`);
   }
-  // In a 1:1, someone the other side blocked cannot write to them, whether or not the other
-  // side is still in it. The sender is told only that it could not be delivered, not why.
-  const partnerOf = (request: Pending): number | null => {
-    const key = locked.get(request.threadId)?.directKey;
-    if (!key) return null;
-    const [a, b] = key.split(":").map(Number) as [number, number];
-    return a === request.sender.id ? b : a;
-  };
-  const direct = batch.filter((r) => partnerOf(r) !== null);
-  const blocked = new Set<string>();
-  if (direct.length > 0) {
-    for (const b of await blocksQ.pairs(tx, direct.map((r) => partnerOf(r)!), direct.map((r) => r.sender.id))) {
-      blocked.add(`${b.blockerId}:${b.blockedId}`);
-    }
-  }
-  const undeliverable = (request: Pending) => {
-    const partner = partnerOf(request);
-    return partner !== null && blocked.has(`${partner}:${request.sender.id}`);
-  };
-
-  const retried = batch.filter((r) => r.clientId !== null);
-  const earlier = new Map<string, MessageRow>();
-  if (retried.length > 0) {
-    const found = await q.findByClientIds(tx, retried.map((r) => r.threadId), retried.map((r) => r.sender.id), retried.map((r) => r.clientId!));
-    for (const row of found) earlier.set(`${row.threadId}:${row.senderId}:${row.clientId}`, row);
-  }
+  // In a 1:1, someone the other side blocked cannot write to them. The sender is told only
+  // that it could not be delivered, not why.
+  const blocked = new Set(blockedRows.map((b) => `${b.threadId}:${b.senderId}`));
+  const undeliverable = (request: Pending) => blocked.has(`${request.threadId}:${request.sender.id}`);
+  const earlier = new Map(earlierRows.map((row) => [`${row.threadId}:${row.senderId}:${row.clientId}`, row]));
 
   // Decide each request's fate; inserts get the next seqs of their thread in queue order.
   type Fate = { insert: number } | { same: string } | { stored: MessageRow } | { error: unknown };
@@ -188,19 +179,22 @@ async function store(tx: Sql, batch: Pending[]): Promise<Outcome[]> {
     throw new Error("no rows inserted");
   };
   if (inserts.length > 0) {
-    const rows = await q.insertBatch(
-      tx,
-      inserts.map((i) => i.request.threadId),
-      inserts.map((i) => i.seq),
-      inserts.map((i) => i.request.sender.id),
-      inserts.map((i) => i.request.text),
-      inserts.map((i) => i.request.clientId),
-      inserts.map(() => "text"),
-      inserts.map(() => null),
-    );
     const advanced = [...new Set(inserts.map((i) => i.request.threadId))];
-    await q.advanceThreads(tx, advanced, advanced.map((id) => lastSeq.get(id)!));
-    await q.readOwn(tx, inserts.map((i) => i.request.threadId), inserts.map((i) => i.request.sender.id), inserts.map((i) => i.seq));
+    // One more round trip for the writes, pipelined the same way.
+    const [rows] = await Promise.all([
+      q.insertBatch(
+        tx,
+        inserts.map((i) => i.request.threadId),
+        inserts.map((i) => i.seq),
+        inserts.map((i) => i.request.sender.id),
+        inserts.map((i) => i.request.text),
+        inserts.map((i) => i.request.clientId),
+        inserts.map(() => "text"),
+        inserts.map(() => null),
+      ),
+      q.advanceThreads(tx, advanced, advanced.map((id) => lastSeq.get(id)!)),
+      q.readOwn(tx, inserts.map((i) => i.request.threadId), inserts.map((i) => i.request.sender.id), inserts.map((i) => i.seq)),
+    ]);
     // A 1:1 whose other side declined it (and left) comes back to them as a new request.
     for (const id of advanced) {
       const t = locked.get(id)!;

@@ -37,7 +37,9 @@ export function connectPostgres(url: string, options: PostgresOptions = {}): Db 
   const sql = postgres(url, {
     max: options.max ?? 10,
     onnotice: () => {},
-    connection: { TimeZone: "UTC", application_name: "parley" },
+    // A transaction left open (a stuck client, a bug) is ended after a minute, so it cannot hold
+    // thread locks for long; the feed's resume overlap (chat/feed.ts) relies on this bound.
+    connection: { TimeZone: "UTC", application_name: "parley", idle_in_transaction_session_timeout: 60_000 },
     types: {
       int8: { to: INT8, from: [INT8], serialize: (v: number) => String(v), parse: (v: string) => Number(v) },
       timestamptz: { to: TIMESTAMPTZ, from: [TIMESTAMPTZ], serialize: (v: string | Date) => (v instanceof Date ? v.toISOString() : v), parse: toIso },

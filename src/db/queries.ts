@@ -8,7 +8,6 @@ import blocksBetween from "../../sql/queries/blocks/between.sql" with { type: "t
 import blocksDelete from "../../sql/queries/blocks/delete.sql" with { type: "text" };
 import blocksInsert from "../../sql/queries/blocks/insert.sql" with { type: "text" };
 import blocksList from "../../sql/queries/blocks/list.sql" with { type: "text" };
-import blocksPairs from "../../sql/queries/blocks/pairs.sql" with { type: "text" };
 import blocksBlockedIds from "../../sql/queries/blocks/blocked_ids.sql" with { type: "text" };
 import messagesAdvanceThreads from "../../sql/queries/messages/advance_threads.sql" with { type: "text" };
 import messagesCountBySender from "../../sql/queries/messages/count_by_sender.sql" with { type: "text" };
@@ -16,6 +15,7 @@ import messagesFindByClientIds from "../../sql/queries/messages/find_by_client_i
 import messagesInsertBatch from "../../sql/queries/messages/insert_batch.sql" with { type: "text" };
 import messagesLockThreads from "../../sql/queries/messages/lock_threads.sql" with { type: "text" };
 import messagesMembers from "../../sql/queries/messages/members.sql" with { type: "text" };
+import messagesBlockedSenders from "../../sql/queries/messages/blocked_senders.sql" with { type: "text" };
 import messagesPageAfter from "../../sql/queries/messages/page_after.sql" with { type: "text" };
 import messagesPageBefore from "../../sql/queries/messages/page_before.sql" with { type: "text" };
 import messagesReadOwn from "../../sql/queries/messages/read_own.sql" with { type: "text" };
@@ -141,7 +141,6 @@ export const blocks = {
   delete: query<[blockerId: number, blockedId: number], never>(blocksDelete),
   list: query<[blockerId: number], UserRow>(blocksList),
   between: query<[a: number, b: number], { blockerId: number; blockedId: number }>(blocksBetween),
-  pairs: query<[blockers: number[], blocked: number[]], { blockerId: number; blockedId: number }>(blocksPairs),
   blockedIds: query<[blockerId: number], { blockedId: number }>(blocksBlockedIds),
 };
 
@@ -186,6 +185,7 @@ export const messages = {
     { id: number; kind: "direct" | "group"; title: string | null; directKey: string | null; lastSeq: number }
   >(messagesLockThreads),
   members: query<[threadIds: number[]], { threadId: number; userId: number; status: MemberStatus }>(messagesMembers),
+  blockedSenders: query<[threadIds: number[], senderIds: number[]], { threadId: number; senderId: number }>(messagesBlockedSenders),
   findByClientIds: query<[threadIds: number[], senderIds: number[], clientIds: string[]], MessageRow>(messagesFindByClientIds),
   insertBatch: query<
     [

@@ -43,7 +43,8 @@ export function redisBus(url: string, names: RedisNames, instanceId: string, han
   // the event is stored already, and the resync below makes up for what was missed.
   const options = { maxRetriesPerRequest: 1, enableOfflineQueue: false, autoResubscribe: false } as const;
   // A subscribing connection can do nothing else, so publishing has its own.
-  const pub = new Redis(url, { ...options, connectionName: `parley-pub-${instanceId}` });
+  // The publishing connection pipelines a tick's publishes (a batch's messages and feeds).
+  const pub = new Redis(url, { ...options, enableAutoPipelining: true, connectionName: `parley-pub-${instanceId}` });
   const sub = new Redis(url, { ...options, connectionName: `parley-sub-${instanceId}` });
   const wanted = new Set<string>();
   let resync: () => void = () => {};

@@ -1,0 +1,123 @@
+// Scenario 1 (and 5): persisted 1:1 relay. P pairs; each sender sends at an offered rate over
+// its WebSocket; every message is stored, acknowledged to its sender and delivered to the
+// partner's socket. The rate steps up until latency breaks. Send→receive latency is measured
+// on one clock: the sender's timestamp travels in the text, and both ends are this process.
+import { CpuMeter, latency, type Latency, round } from "../stats.ts";
+import { closeAll, openSockets } from "./sockets.ts";
+import { note } from "../progress.ts";
+import type { BenchPerson } from "../seed.ts";
+
+export interface RelayStep {
+  offered: number;
+  delivered: number;
+  ack: Latency;
+  delivery: Latency;
+  clientCpu: number;
+  serverCpu: number[];
+  errors: number;
+  broken: boolean;
+}
+
+/** A step counts as broken past this p99 (the target is 25 ms; a little past it keeps stepping). */
+const BREAK_P99_MS = 100;
+const PAD = "x".repeat(64);
+
+export async function relay(options: {
+  senderUrl: string;
+  receiverUrl: string;
+  pairs: { sender: BenchPerson; receiver: BenchPerson; threadId: number }[];
+  rates: number[];
+  stepMs: number;
+  warmupMs: number;
+  serverPids: number[];
+  origin: string;
+}): Promise<RelayStep[]> {
+  const { pairs } = options;
+  let measuring = false;
+  let acks: number[] = [];
+  let deliveries: number[] = [];
+  let delivered = 0;
+  let errors = 0;
+  const subscribed = new Set<number>();
+
+  const receivers = await openSockets(
+    pairs.map(() => `${options.receiverUrl}/api/v1/ws`),
+    (i) => ({ authorization: `Bearer ${pairs[i]!.receiver.token}`, origin: options.origin }),
+    (i, data) => {
+      const frame = JSON.parse(data);
+      if (frame.type === "message") {
+        if (!measuring) return;
+        deliveries.push(performance.now() - parseFloat(frame.message.text));
+        delivered++;
+      } else if (frame.type === "subscribed") subscribed.add(i);
+    },
+  );
+  const senders = await openSockets(
+    pairs.map(() => `${options.senderUrl}/api/v1/ws`),
+    (i) => ({ authorization: `Bearer ${pairs[i]!.sender.token}`, origin: options.origin }),
+    (_i, data) => {
+      const frame = JSON.parse(data);
+      if (frame.type === "ack") {
+        if (measuring) acks.push(performance.now() - parseFloat(frame.message.text));
+      } else if (frame.type === "error") errors++;
+    },
+  );
+  receivers.forEach((ws, i) => ws.send(JSON.stringify({ type: "subscribe", threadId: pairs[i]!.threadId })));
+  while (subscribed.size < pairs.length) await Bun.sleep(20);
+
+  const steps: RelayStep[] = [];
+  let serial = 0;
+  for (const rate of options.rates) {
+    acks = [];
+    deliveries = [];
+    delivered = 0;
+    errors = 0;
+    let sent = 0;
+    const started = performance.now();
+    let meter: CpuMeter | null = null;
+    let measureStart = 0;
+    // Pace the sends: every millisecond, send what the rate says is due by now.
+    while (performance.now() - started < options.stepMs) {
+      const elapsed = performance.now() - started;
+      if (!measuring && elapsed >= options.warmupMs) {
+        measuring = true;
+        meter = new CpuMeter(options.serverPids);
+        measureStart = performance.now();
+      }
+      const due = Math.floor((rate * elapsed) / 1000) - sent;
+      for (let k = 0; k < due; k++) {
+        const i = sent % pairs.length;
+        senders[i]!.send(JSON.stringify({ type: "send", threadId: pairs[i]!.threadId, text: `${performance.now().toFixed(3)} ${PAD}`, clientId: `r${serial++}` }));
+        sent++;
+      }
+      await Bun.sleep(1);
+    }
+    const measuredMs = performance.now() - measureStart;
+    const cpu = meter!.read();
+    measuring = false;
+    // Let the last ones land (they are not counted: the window has closed).
+    await Bun.sleep(300);
+    const step: RelayStep = {
+      offered: rate,
+      delivered: Math.round((delivered * 1000) / measuredMs),
+      ack: latency(acks),
+      delivery: latency(deliveries),
+      clientCpu: round(cpu.client)!,
+      serverCpu: cpu.servers.map((c) => round(c)!),
+      errors,
+      broken: false,
+    };
+    step.broken = step.delivery.p99 > BREAK_P99_MS || step.delivered < 0.85 * rate || errors > 0;
+    steps.push(step);
+    note(
+      `  relay ${rate}/s offered: ${step.delivered}/s delivered, delivery p50 ${round(step.delivery.p50, 2)} p99 ${round(step.delivery.p99, 2)} ms, ` +
+        `ack p99 ${round(step.ack.p99, 2)} ms, cpu client ${step.clientCpu}% server ${step.serverCpu.join("/")}%${errors ? `, ${errors} errors` : ""}`,
+    );
+    if (step.broken) break;
+    await Bun.sleep(500);
+  }
+  closeAll(receivers);
+  closeAll(senders);
+  await Bun.sleep(300);
+  return steps;
+}
