@@ -424,12 +424,31 @@
     const requestsSection = document.getElementById("requests-section");
 
     function showUnread() {
-      const unread = [...document.querySelectorAll("li.thread")].reduce((n, li) => n + (Number(li.dataset.unread) || 0), 0);
+      // Requests do not count: a stranger's messages should not raise the badge.
+      const unread = [...ul.querySelectorAll("li.thread")].reduce((n, li) => n + (Number(li.dataset.unread) || 0), 0);
       document.title = unread > 0 ? `(${unread}) ${baseTitle}` : baseTitle;
     }
 
-    /** The server renders the item, in this person's language, with their counts. */
-    async function refresh(threadId, moveToTop) {
+    /**
+     * The server renders the item, in this person's language, with their counts; a busy
+     * conversation is fetched at most once every REFRESH_MS.
+     */
+    const REFRESH_MS = 500;
+    const waiting = new Map();
+    function refresh(threadId, moveToTop) {
+      const pending = waiting.get(threadId);
+      if (pending) {
+        pending.moveToTop ||= moveToTop;
+        return;
+      }
+      waiting.set(threadId, { moveToTop });
+      setTimeout(() => {
+        const { moveToTop: top } = waiting.get(threadId);
+        waiting.delete(threadId);
+        fetchItem(threadId, top);
+      }, REFRESH_MS);
+    }
+    async function fetchItem(threadId, moveToTop) {
       const response = await fetch(`/messages/threads/${threadId}`, { headers: { accept: "text/html" }, credentials: "same-origin" });
       if (!response.ok) return;
       const holder = document.createElement("template");

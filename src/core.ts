@@ -43,6 +43,8 @@ export interface Core {
 }
 
 const SESSION_SWEEP_MS = 3600_000;
+/** How long after their last connection here closed a person counts as gone. */
+const OFFLINE_GRACE_MS = 5000;
 
 export async function createCore(config: Config): Promise<Core> {
   const log = createLogger(config.logLevel, config.instanceName);
@@ -108,7 +110,9 @@ export async function createCore(config: Config): Promise<Core> {
     ),
     live: new LiveClients(
       (userId) => void presenceChange(userId, true),
-      (userId) => void presenceChange(userId, false),
+      // Not at once: moving from one page to the next closes a socket and opens another, and
+      // contacts should not see that as leaving and coming back.
+      (userId) => setTimeout(() => core.live.users().includes(userId) || void presenceChange(userId, false), OFFLINE_GRACE_MS).unref(),
     ),
     presence: redis ? redisPresence(redis, names, instanceId) : memoryPresence(),
     hub: undefined,
@@ -145,6 +149,7 @@ export async function createCore(config: Config): Promise<Core> {
   await fanout.acquire(topics.control);
   fanout.listen(topics.control, ({ event }) => {
     if (event.type === "revoke") core.live.closeSessions(event.userId, event.sessionId, CLOSE.unauthenticated, "logged out");
+    if (event.type === "left") core.live.leaveThread(event.userId, event.threadId);
     if (event.type === "blocks" && core.live.users().includes(event.userId)) {
       blockedIds(core, event.userId).then(
         (ids) => core.live.each(event.userId, (client) => client.setBlocked(ids)),

@@ -188,6 +188,34 @@ describe("members", () => {
   });
 });
 
+test("a member removed while subscribing is refused, or cut off at the line that removed them", async () => {
+  const [alice, bob] = await people(2, "race");
+  const thread = await group(alice, [bob], "race");
+  const { core } = server.running;
+  // Remove bob at the worst moment: after his membership was first checked, while his
+  // instance joins the thread's topic.
+  const acquire = core.fanout.acquire.bind(core.fanout);
+  let armed = true;
+  core.fanout.acquire = async (topic) => {
+    if (armed && topic === `thread:${thread.id}`) {
+      armed = false;
+      await api(server, alice, "DELETE", `/api/v1/threads/${thread.id}/members/${bob.username}`);
+    }
+    return acquire(topic);
+  };
+  try {
+    const socket = await SocketClient.open(server, bob);
+    socket.send({ type: "subscribe", threadId: thread.id, after: 0 });
+    const answer = await socket.next((f) => (f.type === "error" || f.type === "subscribed") && f.threadId === thread.id);
+    expect(answer).toMatchObject({ type: "error", code: "not_found" });
+    await api(server, alice, "POST", `/api/v1/threads/${thread.id}/messages`, { text: "not for bob" });
+    expect(await socket.during(300, (f) => f.type === "message")).toEqual([]);
+    socket.close();
+  } finally {
+    core.fanout.acquire = acquire;
+  }
+});
+
 describe("groups on pages, without JavaScript", () => {
   test("the new group form, members, rename and leave", async () => {
     const [bob, carol] = await people(2, "pg");

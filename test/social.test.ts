@@ -129,7 +129,8 @@ describe("presence", () => {
     const now = await api(server, alice, "GET", `/api/v1/threads/${threadId}/presence`);
     expect(now.body.presence).toEqual([{ userId: bob.id, online: true, lastSeen: expect.any(String) }]);
     bobSocket.close();
-    const offline = await watch.next((f) => f.type === "feed" && f.change === "presence" && f.userId === bob.id);
+    // Gone after a short grace (moving between pages is not leaving).
+    const offline = await watch.next((f) => f.type === "feed" && f.change === "presence" && f.userId === bob.id, 12_000);
     expect(offline.online).toBe(false);
     expect(Date.now() - Date.parse(offline.lastSeen)).toBeLessThan(10_000);
     // A stranger sees nothing of bob's presence.
@@ -265,5 +266,78 @@ describe("blocking", () => {
     await bobSocket.until(() => bobSocket.messagesOf(threadId).some((f) => f.message.text === "carol 3"));
     bobSocket.close();
     bobSse.close();
+  });
+});
+
+describe("what strangers and blocked people cannot get round", () => {
+  test("an unaccepted request is not 'having talked': later conversations from the same stranger are requests too", async () => {
+    const [mallory, alice, puppet] = await Promise.all([signup(server, "mallory"), signup(server, "alice"), signup(server, "puppet")]);
+    await api(server, mallory, "POST", "/api/v1/threads", { participants: [alice.username, puppet.username], title: "first" });
+    const dm = await api(server, mallory, "POST", "/api/v1/threads", { participants: [alice.username], text: "hi again" });
+    const second = await api(server, mallory, "POST", "/api/v1/threads", { participants: [alice.username, puppet.username], title: "second" });
+    const fromPuppet = await api(server, puppet, "POST", "/api/v1/threads", { participants: [alice.username], text: "me too" });
+    expect((await api(server, alice, "GET", "/api/v1/threads")).body.threads).toEqual([]);
+    const requests = (await api(server, alice, "GET", "/api/v1/threads?status=request")).body.threads.map((t: { id: number }) => t.id);
+    for (const t of [dm, second, fromPuppet]) expect(requests).toContain(t.body.thread.id);
+    // Nor does a request make them a contact: no presence, no read receipts.
+    const aliceSocket = await SocketClient.open(server, alice);
+    expect((await api(server, mallory, "GET", `/api/v1/users/${alice.username}`)).body.presence).toBeNull();
+    await api(server, alice, "POST", `/api/v1/threads/${dm.body.thread.id}/read`, { seq: 1 });
+    expect((await api(server, mallory, "GET", `/api/v1/threads/${dm.body.thread.id}/receipts`)).body.readSeq).toBeNull();
+    aliceSocket.close();
+  });
+
+  test("declining a group request leaves it with a line, cuts the connection, and can block whoever added you", async () => {
+    const [mallory, alice, carol] = await Promise.all([signup(server, "mallory"), signup(server, "alice"), signup(server, "carol")]);
+    const created = await api(server, mallory, "POST", "/api/v1/threads", { participants: [alice.username, carol.username], title: "deal" });
+    const threadId = created.body.thread.id;
+    const aliceSocket = await SocketClient.open(server, alice);
+    await aliceSocket.subscribe(threadId);
+    expect((await api(server, alice, "POST", `/api/v1/threads/${threadId}/decline`, { block: true })).status).toBe(204);
+    await aliceSocket.until((frames) => frames.some((f) => f.type === "unsubscribed" && f.threadId === threadId));
+    await api(server, mallory, "POST", `/api/v1/threads/${threadId}/messages`, { text: "after alice declined" });
+    expect(await aliceSocket.during(300, (f) => f.type === "message" && f.message.text === "after alice declined")).toEqual([]);
+    const log = (await api(server, mallory, "GET", `/api/v1/threads/${threadId}/messages`)).body.messages.map((m: { text: string }) => m.text);
+    expect(log).toContain(`${alice.username} left`);
+    expect((await api(server, alice, "GET", "/api/v1/blocks")).body.blocked.map((u: Person) => u.id)).toEqual([mallory.id]);
+    aliceSocket.close();
+  });
+
+  test("after declining someone you can still write to them yourself", async () => {
+    const [stranger, bob] = await Promise.all([signup(server, "s"), signup(server, "bob")]);
+    const { thread } = await startThread(server, stranger, bob, "hello?");
+    await api(server, bob, "POST", `/api/v1/threads/${thread.id}/decline`, {});
+    const later = await api(server, bob, "POST", "/api/v1/threads", { participants: [stranger.username], text: "changed my mind" });
+    expect(later.status).toBe(200);
+    expect(later.body.thread).toMatchObject({ id: thread.id, status: "active" });
+  });
+
+  test("the blocker's list preview does not show the blocked person's message; the blocker cannot write into the 1:1 either", async () => {
+    const [alice, bob, carol] = await Promise.all([signup(server, "alice"), signup(server, "bob"), signup(server, "carol")]);
+    const g = await api(server, alice, "POST", "/api/v1/threads", { participants: [bob.username, carol.username], title: "g" });
+    await api(server, carol, "POST", `/api/v1/threads/${g.body.thread.id}/messages`, { text: "carol's secret" });
+    await api(server, bob, "POST", "/api/v1/blocks", { username: carol.username });
+    const page = await fetch(`${server.url}/messages?status=request`, { headers: { cookie: `parley_session=${bob.token}` } });
+    expect(await page.text()).not.toContain("carol's secret");
+    const [x, y, direct] = await friends();
+    await api(server, y, "POST", "/api/v1/blocks", { username: x.username });
+    const mine = await api(server, y, "POST", `/api/v1/threads/${direct}/messages`, { text: "ha" });
+    expect(mine.body.error.code).toBe("not_allowed");
+    // Someone who blocked you cannot be put in your group; you are told only that.
+    const grp = await api(server, x, "POST", "/api/v1/threads", { participants: [y.username, carol.username], title: "mine" });
+    expect(grp.body.error.code).toBe("undeliverable");
+  });
+
+  test("odd paths and retries: receipts of someone else's thread, %-names, a bad clientId", async () => {
+    const [alice, bob, threadId] = await friends();
+    const carol = await signup(server, "carol");
+    expect((await api(server, carol, "GET", `/api/v1/threads/${threadId}/receipts`)).status).toBe(404);
+    expect((await api(server, carol, "GET", "/api/v1/threads/987654321/receipts")).status).toBe(404);
+    const odd = await fetch(`${server.url}/u/%25`, { headers: { cookie: `parley_session=${alice.token}` }, redirect: "manual" });
+    expect(odd.status).toBe(404);
+    const before = (await api(server, alice, "GET", "/api/v1/threads")).body.threads.length;
+    const bad = await api(server, alice, "POST", "/api/v1/threads", { participants: [bob.username, carol.username], title: "t", text: "x", clientId: "bad id!" });
+    expect(bad.status).toBe(400);
+    expect((await api(server, alice, "GET", "/api/v1/threads")).body.threads.length).toBe(before);
   });
 });

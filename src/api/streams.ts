@@ -49,7 +49,7 @@ export function streamRoutes(core: Core) {
         session,
         request,
         async (sink) => {
-          const follow = await catchUpThread(core, threadId, after, replay(sink));
+          const follow = await catchUpThread(core, session.user.id, threadId, after, replay(sink));
           if (follow.reset) {
             sink.send(`event: reset\ndata: ${JSON.stringify({ threadId, lastSeq: follow.lastSeq, reason: "too many messages missed: fetch the history, then reconnect" })}\n\n`);
             return "reset";

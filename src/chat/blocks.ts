@@ -10,6 +10,7 @@ import { topics } from "../realtime/topics.ts";
 import { findUser } from "./accounts.ts";
 import { publishFeed } from "./feed.ts";
 import { apiThread, getThread } from "./threads.ts";
+import { removeMember } from "./groups.ts";
 
 async function other(core: Core, me: UserRef, username: unknown): Promise<UserRef> {
   const user = typeof username === "string" ? await findUser(core.db, username.trim()) : null;
@@ -67,10 +68,17 @@ export async function blockedIds(core: Core, userId: number): Promise<Set<number
 export async function declineRequest(core: Core, me: UserRef, threadId: number, alsoBlock: boolean): Promise<void> {
   const thread = await getThread(core, me, threadId);
   if (thread.status !== "request") throw new AppError("not_allowed", "That conversation is not a message request.");
-  if (alsoBlock && thread.kind === "direct") {
-    const sender = thread.participants.find((p) => p.id !== me.id);
-    if (sender) await block(core, me, sender.username);
+  // Whom to block: the other side of a 1:1, or whoever put them in the group.
+  const senderId = thread.kind === "direct" ? thread.participants.find((p) => p.id !== me.id)?.id : (await tq.addedBy(core.db, threadId, me.id))[0]?.userId;
+  const sender = thread.participants.find((p) => p.id === senderId);
+  if (alsoBlock && sender) await block(core, me, sender.username);
+  if (thread.kind === "group") {
+    // Leaving a group is a membership change like any other: a line in it, and every live
+    // connection of theirs cut at that line.
+    await removeMember(core, me, threadId, me.username);
+    return;
   }
   await tq.leave(core.db, threadId, me.id);
+  core.bus.publish(topics.control, { type: "left", userId: me.id, threadId });
   publishFeed(core, [me.id], { kind: "removed", thread: apiThread(thread) });
 }

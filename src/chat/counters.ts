@@ -22,12 +22,19 @@ export interface ThreadCounts {
   bySender: Map<number, number>;
 }
 
+export interface CountedMessage {
+  threadId: number;
+  seq: number;
+  senderId: number | null;
+}
+
 export interface CounterStore {
   /**
-   * Counts one new message if it directly follows what is counted; otherwise does nothing.
-   * A system line (senderId null) moves the counted prefix on without counting.
+   * Counts new messages, each only if it directly follows what is counted of its thread
+   * (otherwise that thread is left for the next read to reconcile). A system line (senderId
+   * null) moves the counted prefix on without counting. Given in commit order.
    */
-  record(threadId: number, seq: number, senderId: number | null): Promise<void>;
+  record(messages: readonly CountedMessage[]): Promise<void>;
   read(threadIds: number[]): Promise<Map<number, ThreadCounts>>;
   /** Adds counts for (fromSeq, toSeq] if the stored prefix still ends at fromSeq. */
   advance(threadId: number, fromSeq: number, toSeq: number, bySender: Map<number, number>): Promise<void>;
@@ -88,15 +95,17 @@ export function memoryCounterStore(): CounterStore {
     if (threads.size > MEMORY_MAX_THREADS) threads.delete(threads.keys().next().value!);
   };
   return {
-    record: async (threadId, seq, senderId) => {
-      const counts = threads.get(threadId);
-      if (!counts || counts.seq !== seq - 1) return;
-      counts.seq = seq;
-      if (senderId !== null) {
-        counts.total++;
-        counts.bySender.set(senderId, (counts.bySender.get(senderId) ?? 0) + 1);
+    record: async (messages) => {
+      for (const { threadId, seq, senderId } of messages) {
+        const counts = threads.get(threadId);
+        if (!counts || counts.seq !== seq - 1) continue;
+        counts.seq = seq;
+        if (senderId !== null) {
+          counts.total++;
+          counts.bySender.set(senderId, (counts.bySender.get(senderId) ?? 0) + 1);
+        }
+        touch(threadId, counts);
       }
-      touch(threadId, counts);
     },
     read: async (ids) => {
       const out = new Map<number, ThreadCounts>();
@@ -124,15 +133,21 @@ export function memoryCounterStore(): CounterStore {
 
 // Both scripts compare the counted prefix with the caller's expectation and change nothing
 // when it differs; a missing hash counts as an empty prefix only for `advance`.
+// RECORD takes a whole commit's messages at once: KEYS[i] is message i's hash, ARGV[1] the
+// TTL, then (seq, sender field or '') per message.
 const RECORD = `
-local counted = redis.call('HGET', KEYS[1], 'seq')
-if counted and tonumber(counted) == tonumber(ARGV[1]) - 1 then
-  if ARGV[2] ~= '' then
-    redis.call('HINCRBY', KEYS[1], 'total_messages', 1)
-    redis.call('HINCRBY', KEYS[1], ARGV[2], 1)
+for i = 1, #KEYS do
+  local seq = tonumber(ARGV[2 * i])
+  local field = ARGV[2 * i + 1]
+  local counted = redis.call('HGET', KEYS[i], 'seq')
+  if counted and tonumber(counted) == seq - 1 then
+    if field ~= '' then
+      redis.call('HINCRBY', KEYS[i], 'total_messages', 1)
+      redis.call('HINCRBY', KEYS[i], field, 1)
+    end
+    redis.call('HSET', KEYS[i], 'seq', seq)
+    redis.call('EXPIRE', KEYS[i], ARGV[1])
   end
-  redis.call('HSET', KEYS[1], 'seq', ARGV[1])
-  redis.call('EXPIRE', KEYS[1], ARGV[3])
 end
 return 0`;
 
@@ -151,17 +166,20 @@ const senderField = (senderId: number) => `from_${senderId}`;
 
 /** The two scripts as ioredis commands: defined once, then called by SHA (EVALSHA). */
 interface CounterCommands {
-  parleyCountRecord(key: string, seq: number, field: string, ttl: number): Promise<unknown>;
+  parleyCountRecord(keyCount: number, ...keysThenArgs: (string | number)[]): Promise<unknown>;
   parleyCountAdvance(key: string, ...args: (string | number)[]): Promise<unknown>;
 }
 
 export function redisCounterStore(redis: Redis, keys: RedisNames): CounterStore {
-  redis.defineCommand("parleyCountRecord", { numberOfKeys: 1, lua: RECORD });
+  redis.defineCommand("parleyCountRecord", { lua: RECORD });
   redis.defineCommand("parleyCountAdvance", { numberOfKeys: 1, lua: ADVANCE });
   const scripts = redis as unknown as CounterCommands;
   return {
-    record: async (threadId, seq, senderId) => {
-      await scripts.parleyCountRecord(keys.counters(threadId), seq, senderId === null ? "" : senderField(senderId), COUNTERS_TTL_S);
+    record: async (messages) => {
+      if (messages.length === 0) return;
+      const args: (string | number)[] = [COUNTERS_TTL_S];
+      for (const m of messages) args.push(m.seq, m.senderId === null ? "" : senderField(m.senderId));
+      await scripts.parleyCountRecord(messages.length, ...messages.map((m) => keys.counters(m.threadId)), ...args);
     },
     read: async (ids) => {
       const pipeline = redis.pipeline();

@@ -9,7 +9,7 @@ import { blocks as bq, messages as mq, threads as q, users as uq } from "../db/q
 import { AppError, notFound } from "../errors.ts";
 import type { SystemEvent, UserRef } from "../realtime/events.ts";
 import { publishFeed } from "./feed.ts";
-import { onCommitted, postMessage, checkText } from "./send.ts";
+import { onCommitted, postMessage, checkClientId, checkText } from "./send.ts";
 import { getThread, type Thread } from "./threads.ts";
 import { toMessage, type WriteResult } from "./writer.ts";
 import { USERNAME } from "./accounts.ts";
@@ -61,8 +61,7 @@ export function systemText(actor: UserRef, event: SystemEvent): string {
 /** Appends a system line to a locked thread; the caller's transaction commits it. */
 async function systemLine(tx: Sql, thread: { id: number; kind: "direct" | "group"; title: string | null; lastSeq: number }, actor: UserRef, event: SystemEvent): Promise<WriteResult> {
   const seq = thread.lastSeq + 1;
-  const [row] = await mq.insertBatch(tx, [thread.id], [seq], [actor.id], [systemText(actor, event)], [null], ["system"], [JSON.stringify(event)]);
-  await mq.advanceThreads(tx, [thread.id], [seq]);
+  const [row] = await mq.storeBatch(tx, [thread.id], [seq], [actor.id], [systemText(actor, event)], [null], ["system"], [JSON.stringify(event)]);
   const members = (await q.memberIds(tx, thread.id)).map((m) => m.userId);
   const title = event.type === "renamed" || event.type === "created" ? event.title : thread.title;
   return {
@@ -80,7 +79,10 @@ export async function createGroup(
   input: { title?: unknown; members: readonly string[]; text?: unknown; clientId?: unknown },
 ): Promise<{ thread: Thread; message?: Awaited<ReturnType<typeof postMessage>>["message"] }> {
   const title = checkTitle(input.title, false);
-  if (input.text !== undefined) checkText(input.text);
+  if (input.text !== undefined) {
+    checkText(input.text);
+    checkClientId(input.clientId);
+  }
   const others = (await resolve(core, input.members)).filter((u) => u.id !== creator.id);
   if (others.length === 0) throw new AppError("invalid_participants", "Name at least one other person for the group.", { field: "members" });
   if (others.length === 1 && title === null) {
@@ -89,9 +91,14 @@ export async function createGroup(
   if (others.length + 1 > MAX_GROUP_MEMBERS) {
     throw new AppError("invalid_participants", `A group has at most ${MAX_GROUP_MEMBERS} members.`, { field: "members" });
   }
-  // Someone who blocked the creator is not added to their groups.
-  const invited: UserRef[] = [];
-  for (const other of others) if ((await bq.between(core.db, creator.id, other.id)).every((b) => b.blockerId !== other.id)) invited.push(other);
+  // Someone who blocked the creator cannot be put in a group by them; they are told, as when
+  // adding, only that the person could not be added.
+  const blockers = new Set((await bq.blockersAmong(core.db, creator.id, others.map((u) => u.id))).map((b) => b.blockerId));
+  const refused = others.filter((u) => blockers.has(u.id));
+  if (refused.length > 0) {
+    throw new AppError("undeliverable", `${refused.map((u) => u.username).join(", ")} could not be added.`, { field: "members" });
+  }
+  const invited = others;
   const result = await core.db.transaction(async (tx) => {
     const [created] = await q.insertGroup(tx, title, creator.id, invited.map((u) => u.id));
     const [locked] = await q.lock(tx, created!.id, creator.id);

@@ -49,8 +49,8 @@ export async function postMessage(core: Core, sender: UserRef, input: SendInput)
  * publish per message, in seq order, and a feed event for each member.
  */
 export function onCommitted(core: Core, results: WriteResult[]): void {
+  core.counters.record(results.map(({ message }) => ({ threadId: message.threadId, seq: message.seq, senderId: message.kind === "text" ? message.sender.id : null }))).catch(() => {});
   for (const { message, created, thread, members } of results) {
-    core.counters.record(message.threadId, message.seq, message.kind === "text" ? message.sender.id : null).catch(() => {});
     core.bus.publish(topics.thread(message.threadId), { type: "message", message });
     // A retried send's thread state is old news; only new messages change the lists.
     if (created) publishFeed(core, members, { kind: "message", thread, message }, message.createdAt);

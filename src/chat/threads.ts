@@ -130,9 +130,11 @@ export async function openDirect(core: Core, viewer: UserRef, username: unknown)
   const [low, high] = viewer.id < partner.id ? [viewer.id, partner.id] : [partner.id, viewer.id];
   const key = `${low}:${high}`;
   const [inserted] = await q.insertDirect(core.db, key, viewer.id, partner.id);
-  // No row: the pair has a thread already (perhaps made by the other side a moment ago).
+  // No row: the pair has a thread already (perhaps made by the other side a moment ago). If
+  // this person had declined it (and so left), writing again brings them back into it.
   const id = inserted?.id ?? (await q.findDirect(core.db, key))[0]?.id;
   if (id === undefined) throw new AppError("internal", "The conversation could not be started.");
+  if (!inserted) await q.rejoinSelf(core.db, id, viewer.id);
   const thread = await getThread(core, viewer, id);
   if (inserted) publishFeed(core, [low, high], { kind: "thread", thread: head(thread) });
   return { thread, created: inserted !== undefined };
@@ -189,11 +191,13 @@ export async function markRead(core: Core, viewer: UserRef, threadId: number, se
   const [row] = await q.markRead(core.db, threadId, viewer.id, seq);
   if (!row) throw notFound();
   if (row.readSeq > row.previousReadSeq) {
-    const thread = await getThread(core, viewer, threadId);
-    publishFeed(core, [viewer.id], { kind: "read", thread: head(thread), readSeq: thread.readSeq, unread: thread.unread });
-    // A read receipt for the other side of a 1:1, when both of them share theirs.
-    if (thread.kind === "direct" && (await q.receipts(core.db, threadId, viewer.id)).length > 0) {
-      core.bus.publish(topics.thread(threadId), { type: "receipt", threadId, userId: viewer.id, readSeq: row.readSeq });
+    // One light query, not the whole thread: every reader of a busy group does this per message.
+    const [state] = await q.readState(core.db, threadId, viewer.id);
+    if (state) {
+      const { readSeq, unread, receipts, ...thread } = state;
+      publishFeed(core, [viewer.id], { kind: "read", thread, readSeq, unread });
+      // A read receipt for the other side of a 1:1, when both of them share theirs.
+      if (receipts) core.bus.publish(topics.thread(threadId), { type: "receipt", threadId, userId: viewer.id, readSeq });
     }
   }
   return row.readSeq;
@@ -201,6 +205,7 @@ export async function markRead(core: Core, viewer: UserRef, threadId: number, se
 
 /** How far the other side of a 1:1 has read, when both share read receipts; else null. */
 export async function partnerReadSeq(core: Core, viewer: UserRef, threadId: number): Promise<number | null> {
+  await assertMember(core, viewer, threadId);
   const [row] = await q.receipts(core.db, threadId, viewer.id);
   return row?.readSeq ?? null;
 }

@@ -140,10 +140,17 @@ async function store(tx: Sql, batch: Pending[]): Promise<Outcome[]> {
     else members.set(m.threadId, [m.userId]);
     if (m.status === "request") requested.add(`${m.threadId}:${m.userId}`);
   }
-  // In a 1:1, someone the other side blocked cannot write to them. The sender is told only
-  // that it could not be delivered, not why.
-  const blocked = new Set(blockedRows.map((b) => `${b.threadId}:${b.senderId}`));
-  const undeliverable = (request: Pending) => blocked.has(`${request.threadId}:${request.sender.id}`);
+  // In a 1:1, someone the other side blocked cannot write to them; they are told only that it
+  // could not be delivered, not why. Nor can the one who blocked write into it (it is their
+  // own block, so they are told).
+  const blockFate = new Map(blockedRows.map((b) => [`${b.threadId}:${b.senderId}`, b.blocked]));
+  const blockError = (request: Pending) => {
+    const blocked = blockFate.get(`${request.threadId}:${request.sender.id}`);
+    if (blocked === undefined) return null;
+    return blocked
+      ? new AppError("undeliverable", "The message could not be delivered.")
+      : new AppError("not_allowed", "You blocked this person. Unblock them in your settings to write to them.");
+  };
   const earlier = new Map(earlierRows.map((row) => [`${row.threadId}:${row.senderId}:${row.clientId}`, row]));
 
   // Decide each request's fate; inserts get the next seqs of their thread in queue order.
@@ -156,8 +163,9 @@ async function store(tx: Sql, batch: Pending[]): Promise<Outcome[]> {
       fate.push({ error: notFound() });
       continue;
     }
-    if (undeliverable(request)) {
-      fate.push({ error: new AppError("undeliverable", "The message could not be delivered.") });
+    const blocked = blockError(request);
+    if (blocked) {
+      fate.push({ error: blocked });
       continue;
     }
     const key = request.clientId === null ? null : `${request.threadId}:${request.sender.id}:${request.clientId}`;
@@ -179,22 +187,17 @@ async function store(tx: Sql, batch: Pending[]): Promise<Outcome[]> {
     throw new Error("no rows inserted");
   };
   if (inserts.length > 0) {
+    const rows = await q.storeBatch(
+      tx,
+      inserts.map((i) => i.request.threadId),
+      inserts.map((i) => i.seq),
+      inserts.map((i) => i.request.sender.id),
+      inserts.map((i) => i.request.text),
+      inserts.map((i) => i.request.clientId),
+      inserts.map(() => "text"),
+      inserts.map(() => null),
+    );
     const advanced = [...new Set(inserts.map((i) => i.request.threadId))];
-    // One more round trip for the writes, pipelined the same way.
-    const [rows] = await Promise.all([
-      q.insertBatch(
-        tx,
-        inserts.map((i) => i.request.threadId),
-        inserts.map((i) => i.seq),
-        inserts.map((i) => i.request.sender.id),
-        inserts.map((i) => i.request.text),
-        inserts.map((i) => i.request.clientId),
-        inserts.map(() => "text"),
-        inserts.map(() => null),
-      ),
-      q.advanceThreads(tx, advanced, advanced.map((id) => lastSeq.get(id)!)),
-      q.readOwn(tx, inserts.map((i) => i.request.threadId), inserts.map((i) => i.request.sender.id), inserts.map((i) => i.seq)),
-    ]);
     // A 1:1 whose other side declined it (and left) comes back to them as a new request.
     for (const id of advanced) {
       const t = locked.get(id)!;

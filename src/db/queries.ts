@@ -9,16 +9,15 @@ import blocksDelete from "../../sql/queries/blocks/delete.sql" with { type: "tex
 import blocksInsert from "../../sql/queries/blocks/insert.sql" with { type: "text" };
 import blocksList from "../../sql/queries/blocks/list.sql" with { type: "text" };
 import blocksBlockedIds from "../../sql/queries/blocks/blocked_ids.sql" with { type: "text" };
-import messagesAdvanceThreads from "../../sql/queries/messages/advance_threads.sql" with { type: "text" };
+import blocksBlockersAmong from "../../sql/queries/blocks/blockers_among.sql" with { type: "text" };
 import messagesCountBySender from "../../sql/queries/messages/count_by_sender.sql" with { type: "text" };
 import messagesFindByClientIds from "../../sql/queries/messages/find_by_client_ids.sql" with { type: "text" };
-import messagesInsertBatch from "../../sql/queries/messages/insert_batch.sql" with { type: "text" };
+import messagesStoreBatch from "../../sql/queries/messages/store_batch.sql" with { type: "text" };
 import messagesLockThreads from "../../sql/queries/messages/lock_threads.sql" with { type: "text" };
 import messagesMembers from "../../sql/queries/messages/members.sql" with { type: "text" };
 import messagesBlockedSenders from "../../sql/queries/messages/blocked_senders.sql" with { type: "text" };
 import messagesPageAfter from "../../sql/queries/messages/page_after.sql" with { type: "text" };
 import messagesPageBefore from "../../sql/queries/messages/page_before.sql" with { type: "text" };
-import messagesReadOwn from "../../sql/queries/messages/read_own.sql" with { type: "text" };
 import schemaApplied from "../../sql/queries/schema/applied.sql" with { type: "text" };
 import schemaInstallation from "../../sql/queries/schema/installation.sql" with { type: "text" };
 import schemaLedger from "../../sql/queries/schema/ledger.sql" with { type: "text" };
@@ -48,6 +47,9 @@ import threadsRename from "../../sql/queries/threads/rename.sql" with { type: "t
 import threadsRejoinDirect from "../../sql/queries/threads/rejoin_direct.sql" with { type: "text" };
 import threadsDirectWith from "../../sql/queries/threads/direct_with.sql" with { type: "text" };
 import threadsLeave from "../../sql/queries/threads/leave.sql" with { type: "text" };
+import threadsAddedBy from "../../sql/queries/threads/added_by.sql" with { type: "text" };
+import threadsRejoinSelf from "../../sql/queries/threads/rejoin_self.sql" with { type: "text" };
+import threadsReadState from "../../sql/queries/threads/read_state.sql" with { type: "text" };
 import usersFindById from "../../sql/queries/users/find_by_id.sql" with { type: "text" };
 import usersFindByUsername from "../../sql/queries/users/find_by_username.sql" with { type: "text" };
 import usersFindMany from "../../sql/queries/users/find_many.sql" with { type: "text" };
@@ -142,6 +144,7 @@ export const blocks = {
   list: query<[blockerId: number], UserRow>(blocksList),
   between: query<[a: number, b: number], { blockerId: number; blockedId: number }>(blocksBetween),
   blockedIds: query<[blockerId: number], { blockedId: number }>(blocksBlockedIds),
+  blockersAmong: query<[blockedId: number, userIds: number[]], { blockerId: number }>(blocksBlockersAmong),
 };
 
 export const sessions = {
@@ -174,6 +177,12 @@ export const threads = {
   rejoinDirect: query<[threadId: number], { userId: number }>(threadsRejoinDirect),
   directWith: query<[directKey: string, userId: number], { id: number; member: boolean }>(threadsDirectWith),
   leave: query<[threadId: number, userId: number], { userId: number }>(threadsLeave),
+  addedBy: query<[threadId: number, userId: number], { userId: number }>(threadsAddedBy),
+  rejoinSelf: query<[threadId: number, userId: number], never>(threadsRejoinSelf),
+  readState: query<
+    [threadId: number, userId: number],
+    { id: number; kind: "direct" | "group"; title: string | null; lastSeq: number; lastMessageAt: string | null; readSeq: number; unread: number; receipts: boolean }
+  >(threadsReadState),
   isMember: query<[threadId: number, userId: number], { member: number }>(threadsIsMember),
   markRead: query<[threadId: number, userId: number, seq: number], { readSeq: number; previousReadSeq: number }>(threadsMarkRead),
   lastSeq: query<[threadId: number], { lastSeq: number }>(threadsLastSeq),
@@ -185,9 +194,9 @@ export const messages = {
     { id: number; kind: "direct" | "group"; title: string | null; directKey: string | null; lastSeq: number }
   >(messagesLockThreads),
   members: query<[threadIds: number[]], { threadId: number; userId: number; status: MemberStatus }>(messagesMembers),
-  blockedSenders: query<[threadIds: number[], senderIds: number[]], { threadId: number; senderId: number }>(messagesBlockedSenders),
+  blockedSenders: query<[threadIds: number[], senderIds: number[]], { threadId: number; senderId: number; blocked: boolean }>(messagesBlockedSenders),
   findByClientIds: query<[threadIds: number[], senderIds: number[], clientIds: string[]], MessageRow>(messagesFindByClientIds),
-  insertBatch: query<
+  storeBatch: query<
     [
       threadIds: number[],
       seqs: number[],
@@ -198,9 +207,7 @@ export const messages = {
       events: (string | null)[],
     ],
     MessageRow
-  >(messagesInsertBatch),
-  advanceThreads: query<[threadIds: number[], lastSeqs: number[]], never>(messagesAdvanceThreads),
-  readOwn: query<[threadIds: number[], senderIds: number[], seqs: number[]], never>(messagesReadOwn),
+  >(messagesStoreBatch),
   pageBefore: query<[threadId: number, beforeSeq: number, limit: number, viewerId: number | null], MessageWithSenderRow>(messagesPageBefore),
   pageAfter: query<[threadId: number, afterSeq: number, limit: number, viewerId: number | null], MessageWithSenderRow>(messagesPageAfter),
   countBySender: query<[threadId: number, fromSeq: number, toSeq: number], { senderId: number; n: number }>(messagesCountBySender),

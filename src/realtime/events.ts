@@ -65,7 +65,9 @@ export type BusEvent =
   /** On control: sessions ended (logout); every instance closes their live connections. */
   | { type: "revoke"; userId: number; sessionId: string | null }
   /** On control: whom this person blocked changed; their live connections reload it. */
-  | { type: "blocks"; userId: number };
+  | { type: "blocks"; userId: number }
+  /** On control: this person left a 1:1 (declined it); their live connections stop following it. */
+  | { type: "left"; userId: number; threadId: number };
 
 /** The position of an event in its thread's log, for those that have one. */
 export function seqOf(event: BusEvent): number | null {

@@ -50,14 +50,16 @@ export function memoryPresence(): PresenceStore {
 }
 
 // KEYS[1] the person's claims, KEYS[2] everyone's last-seen times; ARGV: instance, now, lease, user.
-// Drops lapsed claims, then adds or removes this instance's; returns how many others are live.
+// Drops lapsed claims, then adds or removes this instance's; returns how many live claims there
+// were before (JOIN, this instance's own included: a quick reconnect is not coming online) or
+// are left (LEAVE).
 const JOIN = `
 local now = tonumber(ARGV[2])
 local others = 0
 local claims = redis.call('HGETALL', KEYS[1])
 for i = 1, #claims, 2 do
   if tonumber(claims[i + 1]) <= now then redis.call('HDEL', KEYS[1], claims[i])
-  elseif claims[i] ~= ARGV[1] then others = others + 1 end
+  else others = others + 1 end
 end
 redis.call('HSET', KEYS[1], ARGV[1], now + tonumber(ARGV[3]))
 redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]))

@@ -4,6 +4,8 @@
 // sent twice.
 import type { Core } from "../core.ts";
 import { apiThread, messagesOf } from "../chat/threads.ts";
+import { threads as tq } from "../db/queries.ts";
+import { notFound } from "../errors.ts";
 import { changedSince, feedCursor } from "../chat/feed.ts";
 import type { Delivery, Listener } from "./fanout.ts";
 import type { FeedChange, Message, UserRef } from "./events.ts";
@@ -39,7 +41,7 @@ export interface CatchUp {
   release(): void;
 }
 
-async function follow(core: Core, topic: Topic, replay: () => Promise<{ lastSeq: number; reset: boolean }>): Promise<CatchUp> {
+async function follow(core: Core, topic: Topic, replay: () => Promise<{ lastSeq: number; reset: boolean }>, check: () => Promise<void> = async () => {}): Promise<CatchUp> {
   await core.fanout.acquire(topic);
   const buffered: Delivery[] = [];
   let onEvent: Listener = (d) => buffered.push(d);
@@ -54,6 +56,9 @@ async function follow(core: Core, topic: Topic, replay: () => Promise<{ lastSeq:
   };
   let replayed: { lastSeq: number; reset: boolean };
   try {
+    // Checked again now that this instance hears the topic: a removal committed before this
+    // point fails here; one committed after it reaches the fan-out, which cuts the client off.
+    await check();
     replayed = await replay();
   } catch (err) {
     release();
@@ -106,24 +111,40 @@ async function follow(core: Core, topic: Topic, replay: () => Promise<{ lastSeq:
   return catchUp;
 }
 
+/** Whether a message is the line that took `userId` out of its thread. */
+export function removes(message: Message, userId: number): boolean {
+  const e = message.event;
+  return message.kind === "system" && ((e?.type === "member_removed" && e.member.id === userId) || (e?.type === "member_left" && message.sender.id === userId));
+}
+
 /**
- * A thread after seq `after` (membership checked by the caller); null: live from now.
- * `replay` sends one message and says how many bytes that took.
+ * A thread after seq `after`, for a member; null: live from now. `replay` sends one message
+ * and says how many bytes that took. The replay stops at the line that removed the viewer,
+ * if they were removed while it ran (the fan-out then cuts them off).
  */
-export function catchUpThread(core: Core, threadId: number, after: number | null, replay: (message: Message) => number): Promise<CatchUp> {
+export function catchUpThread(core: Core, viewerId: number, threadId: number, after: number | null, replay: (message: Message) => number): Promise<CatchUp> {
   const topic = topics.thread(threadId);
-  return follow(core, topic, async () => {
-    if (after === null) return { lastSeq: core.fanout.lastDelivered(topic), reset: false };
-    let lastSeq = after;
-    let bytes = 0;
-    const missed = await messagesOf(core.db, threadId, { after, limit: REPLAY_LIMIT + 1 });
-    for (const message of missed.slice(0, REPLAY_LIMIT)) {
-      if (bytes >= REPLAY_BYTES) return { lastSeq, reset: true };
-      bytes += replay(message);
-      lastSeq = message.seq;
-    }
-    return { lastSeq, reset: missed.length > REPLAY_LIMIT };
-  });
+  const check = async () => {
+    if ((await tq.isMember(core.db, threadId, viewerId)).length === 0) throw notFound();
+  };
+  return follow(
+    core,
+    topic,
+    async () => {
+      if (after === null) return { lastSeq: core.fanout.lastDelivered(topic), reset: false };
+      let lastSeq = after;
+      let bytes = 0;
+      const missed = await messagesOf(core.db, threadId, { after, limit: REPLAY_LIMIT + 1 });
+      for (const message of missed.slice(0, REPLAY_LIMIT)) {
+        if (bytes >= REPLAY_BYTES) return { lastSeq, reset: true };
+        bytes += replay(message);
+        lastSeq = message.seq;
+        if (removes(message, viewerId)) break;
+      }
+      return { lastSeq, reset: missed.length > REPLAY_LIMIT };
+    },
+    check,
+  );
 }
 
 /**

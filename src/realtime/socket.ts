@@ -199,7 +199,8 @@ export class Connection implements LiveClient {
     let follow: CatchUp;
     try {
       await assertMember(this.core, this.user, threadId);
-      follow = await catchUpThread(this.core, threadId, after, (message) => {
+      follow = await catchUpThread(this.core, this.user.id, threadId, after, (message) => {
+        if (sub.cancelled) return 0;
         const frame = fromBlocked({ type: "message", message }, this.blocked) ? skipFrame(threadId, message.seq, false) : render({ type: "message", message }, `ws-${this.format}`);
         this.push(frame);
         return frame.length;

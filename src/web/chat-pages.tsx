@@ -96,7 +96,7 @@ export function chatRoutes(core: Core) {
     })
     .post("/chat/:id/members/:username/remove", async ({ session, params, redirect }) => {
       const threadId = threadIdParam(params.id);
-      await removeMember(core, signedIn(session), threadId, decodeURIComponent(params.username));
+      await removeMember(core, signedIn(session), threadId, params.username);
       return redirect(`/chat/${threadId}`, 303);
     })
     .post("/chat/:id/leave", async ({ session, params, redirect }) => {

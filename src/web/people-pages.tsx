@@ -15,7 +15,7 @@ export function peoplePages(core: Core) {
     .use(pageContext(core))
     .get("/u/:username", async ({ ctx, session, params }) => {
       const me = signedIn(session);
-      const user = await findUser(core.db, decodeURIComponent(params.username));
+      const user = await findUser(core.db, params.username);
       if (!user) throw new AppError("unknown_user", "There is nobody with that username.");
       const [blocked, presence] = await Promise.all([blockedBy(core, me), presenceFor(core, me, [user.id])]);
       return <ProfilePage ctx={ctx} user={user} blocked={blocked.some((b) => b.id === user.id)} presence={presence[0] ?? null} />;
@@ -25,7 +25,7 @@ export function peoplePages(core: Core) {
       return redirect(backTo(body, "/settings"), 303);
     })
     .post("/blocks/:username/delete", async ({ session, params, body, redirect }) => {
-      await unblock(core, signedIn(session), decodeURIComponent(params.username));
+      await unblock(core, signedIn(session), params.username);
       return redirect(backTo(body, "/settings"), 303);
     })
     .get("/settings", async ({ ctx, session, query }) => {

@@ -115,6 +115,8 @@ export function followThread(options: {
 export interface Sender {
   /** seq of every message the server acknowledged (stored). */
   readonly acked: number[];
+  /** Answers other than success, by status (0: no answer), for a test to explain itself. */
+  readonly failures: Map<number, number>;
   /** Resolves when the loop has sent everything and had every send answered. */
   done: Promise<void>;
   stop(): void;
@@ -123,6 +125,7 @@ export interface Sender {
 /** Sends `count` messages one after another, each retried with its clientId until stored. */
 export function sendLoop(options: { baseUrl: () => string; who: () => Person; threadId: number; count: number; label: string; pauseMs?: number }): Sender {
   const acked: number[] = [];
+  const failures = new Map<number, number>();
   let stopped = false;
   const done = (async () => {
     for (let i = 0; i < options.count && !stopped; i++) {
@@ -138,14 +141,16 @@ export function sendLoop(options: { baseUrl: () => string; who: () => Person; th
             acked.push((await response.json()).message.seq);
             break;
           }
+          failures.set(response.status, (failures.get(response.status) ?? 0) + 1);
           if (response.status < 500 && response.status !== 401) throw new Error(`refused: ${response.status} ${await response.text()}`);
         } catch (err) {
           if ((err as Error).message.startsWith("refused")) throw err;
+          if (!(err instanceof Error && err.message.startsWith("refused"))) failures.set(0, (failures.get(0) ?? 0) + 1);
         }
         await Bun.sleep(Math.min(1000, 50 * 2 ** attempt));
       }
       if (options.pauseMs) await Bun.sleep(options.pauseMs);
     }
   })();
-  return { acked, done, stop: () => (stopped = true) };
+  return { acked, failures, done, stop: () => (stopped = true) };
 }

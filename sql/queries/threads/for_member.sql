@@ -27,7 +27,15 @@ SELECT t.id, t.kind, t.title, t.created_by AS "createdBy",
        last.event AS "lastEvent"
 FROM thread_members me
 JOIN threads t ON t.id = me.thread_id
-LEFT JOIN messages last ON last.thread_id = t.id AND last.seq = t.last_seq
+-- The last message the member may see: not one from someone they blocked.
+LEFT JOIN LATERAL (
+  SELECT m.body, m.sender_id, m.kind, m.event
+  FROM messages m
+  WHERE m.thread_id = t.id
+    AND (m.kind = 'system' OR NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = me.user_id AND b.blocked_id = m.sender_id))
+  ORDER BY m.seq DESC
+  LIMIT 1
+) last ON true
 WHERE me.user_id = $1
   AND ($2::bigint IS NULL OR t.id = $2)
   AND ($5::timestamptz IS NULL OR GREATEST(t.last_message_at, me.read_at, me.joined_at) > $5)

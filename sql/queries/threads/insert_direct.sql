@@ -1,5 +1,6 @@
 -- Start the 1:1 thread of a pair with both as members, in one statement. The other side
--- joins as a 'request' when the two have never shared a conversation.
+-- joins as a 'request' when the two have never shared a conversation
+-- that both accepted (a request nobody accepted is not "having talked").
 -- $1 direct key, $2 creator's id, $3 the other person's id.
 -- Returns no row when the pair already has a thread (created concurrently): look it up instead.
 WITH thread AS (
@@ -10,7 +11,7 @@ WITH thread AS (
 ), strangers AS (
   SELECT NOT EXISTS (
     SELECT 1 FROM thread_members a JOIN thread_members b ON b.thread_id = a.thread_id
-     WHERE a.user_id = $2 AND b.user_id = $3
+     WHERE a.user_id = $2 AND b.user_id = $3 AND a.status = 'active' AND b.status = 'active'
   ) AS yes
 ), members AS (
   INSERT INTO thread_members (thread_id, user_id, status)

@@ -1,5 +1,6 @@
 -- Read receipts in a 1:1: how far the other member has read, if both send receipts (someone
--- who turned them off neither shows their reads nor sees others').
+-- who turned them off neither shows their reads nor sees others'), and only once both
+-- accepted the conversation (opening a stranger's request tells them nothing).
 -- $1 thread id, $2 the viewer. No row when there is nothing to show.
 SELECT other.read_seq AS "readSeq"
 FROM threads t
@@ -8,3 +9,4 @@ JOIN users mu ON mu.id = me.user_id
 JOIN thread_members other ON other.thread_id = t.id AND other.user_id <> $2
 JOIN users ou ON ou.id = other.user_id
 WHERE t.id = $1 AND t.kind = 'direct' AND mu.read_receipts AND ou.read_receipts
+  AND me.status = 'active' AND other.status = 'active'
