@@ -89,7 +89,10 @@ export async function createCore(config: Config): Promise<Core> {
     },
     log,
   });
-  bus.onResync(() => fanout.resync());
+  bus.onResync(() => {
+    fanout.resync();
+    core.sessions.forgetAll();
+  });
 
   const core: Core = {
     config,
@@ -148,7 +151,10 @@ export async function createCore(config: Config): Promise<Core> {
   // connections of that session.
   await fanout.acquire(topics.control);
   fanout.listen(topics.control, ({ event }) => {
-    if (event.type === "revoke") core.live.closeSessions(event.userId, event.sessionId, CLOSE.unauthenticated, "logged out");
+    if (event.type === "revoke") {
+      core.sessions.forget(event.userId, event.sessionId);
+      core.live.closeSessions(event.userId, event.sessionId, CLOSE.unauthenticated, "logged out");
+    }
     if (event.type === "left") core.live.leaveThread(event.userId, event.threadId);
     if (event.type === "blocks" && core.live.users().includes(event.userId)) {
       blockedIds(core, event.userId).then(

@@ -1,4 +1,4 @@
-import { LIST_PAGE, type Thread, type ThreadPage } from "../src/chat/threads.ts";
+import { LIST_PAGE, type Thread } from "../src/chat/threads.ts";
 import { CsrfField, FieldError, Layout, type PageContext } from "./layout.tsx";
 import { systemText } from "./message.tsx";
 
@@ -195,25 +195,42 @@ export function RequestActions({ ctx, threadId, direct }: { ctx: PageContext; th
   );
 }
 
+/** The list's items, rendered on their own: what the list cache keeps (web/list-cache.ts). */
+export function ThreadItems({ ctx, threads }: { ctx: PageContext; threads: Thread[] }) {
+  return (
+    <>
+      {threads.map((thread) => (
+        <ThreadItem ctx={ctx} thread={thread} />
+      ))}
+    </>
+  );
+}
+
+export interface ListView {
+  /** The rendered items of this page of the list (JSX, escaped when it was rendered). */
+  items: JSX.Element;
+  count: number;
+  nextOffset: number | null;
+  requests: Thread[];
+}
+
 export function ThreadsPage({
   ctx,
-  page,
-  requests,
+  list,
   offset,
   form,
   group,
   cursor,
 }: {
   ctx: PageContext;
-  page: ThreadPage;
-  requests: Thread[];
+  list: ListView;
   offset: number;
   form: NewMessageForm;
   group: NewGroupForm;
   cursor: string;
 }) {
   const { t } = ctx.locale;
-  const threads = page.threads;
+  const requests = list.requests;
   return (
     <Layout ctx={ctx} title={t.list.title} page="threads">
       <main class="threads">
@@ -227,7 +244,7 @@ export function ThreadsPage({
             ))}
           </ul>
         </section>
-        {threads.length === 0 && offset === 0 ? (
+        {list.count === 0 && offset === 0 ? (
           <p class="empty" safe>
             {t.list.empty}
           </p>
@@ -236,9 +253,7 @@ export function ThreadsPage({
         )}
         {/* The feed resumes from when this list was read. */}
         <ul id="threads" data-cursor={cursor}>
-          {threads.map((thread) => (
-            <ThreadItem ctx={ctx} thread={thread} />
-          ))}
+          {list.items as "safe"}
         </ul>
         <nav class="pages">
           {offset > 0 ? (
@@ -248,8 +263,8 @@ export function ThreadsPage({
           ) : (
             ""
           )}
-          {page.nextOffset !== null ? (
-            <a href={`/messages?offset=${page.nextOffset}`} safe>
+          {list.nextOffset !== null ? (
+            <a href={`/messages?offset=${list.nextOffset}`} safe>
               {`${t.list.older} →`}
             </a>
           ) : (

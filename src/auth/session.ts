@@ -15,6 +15,9 @@ import type { RedisNames } from "../realtime/topics.ts";
 
 export const SESSION_TTL_MS = 30 * 24 * 3600_000;
 const SLIDE_INTERVAL_MS = 3600_000;
+/** How long an instance trusts its copy of a session (logouts reach it sooner, by broadcast). */
+const CACHE_MS = 5000;
+const CACHE_MAX = 10_000;
 /** Ours are 49 characters; anything much longer is not worth a store lookup. */
 const MAX_TOKEN_LENGTH = 100;
 
@@ -85,24 +88,60 @@ export class Sessions {
     if (dot <= 0) return null;
     const id = token.slice(0, dot);
     const secret = token.slice(dot + 1);
-    const stored = await this.store.get(id);
+    const stored = await this.lookup(id);
     if (!stored) return null;
     const given = hashSecret(secret);
     if (given.length !== stored.secretHash.length || !timingSafeEqual(given, stored.secretHash)) return null;
     const now = Date.now();
     if (now >= stored.expiresAt) {
+      this.forget(stored.user.id, id);
       await this.store.delete(id, stored.user.id);
       return null;
     }
     let expiresAt = stored.expiresAt;
     if (now - (expiresAt - SESSION_TTL_MS) >= SLIDE_INTERVAL_MS) {
       expiresAt = now + SESSION_TTL_MS;
+      stored.expiresAt = expiresAt;
       await this.store.extend(id, expiresAt);
     }
     return { id, user: stored.user, expiresAt, secret };
   }
 
+  /**
+   * The stored session, from a short-lived copy when this instance read it a moment ago: a
+   * page and its scripts ask with the same token many times a second. A logout anywhere is
+   * broadcast to every instance, which drop their copy at once (forget).
+   */
+  private async lookup(id: string): Promise<StoredSession | null> {
+    const now = Date.now();
+    const hit = this.recent.get(id);
+    if (hit && hit.until > now) return hit.stored;
+    const stored = await this.store.get(id);
+    if (stored) {
+      if (this.recent.size >= CACHE_MAX) this.recent.delete(this.recent.keys().next().value!);
+      this.recent.set(id, { stored, until: now + CACHE_MS });
+    } else this.recent.delete(id);
+    return stored;
+  }
+
+  private readonly recent = new Map<string, { stored: StoredSession; until: number }>();
+
+  /** Drops every copy: after Redis came back (perhaps empty), nothing held may be trusted. */
+  forgetAll(): void {
+    this.recent.clear();
+  }
+
+  /** Drops this instance's copy of a session (or of all of a person's). */
+  forget(userId: number, sessionId: string | null): void {
+    if (sessionId !== null) {
+      this.recent.delete(sessionId);
+      return;
+    }
+    for (const [id, { stored }] of this.recent) if (stored.user.id === userId) this.recent.delete(id);
+  }
+
   async invalidate(session: Session): Promise<void> {
+    this.forget(session.user.id, session.id);
     await this.store.delete(session.id, session.user.id);
     this.revoked(session.user.id, session.id);
   }
@@ -114,6 +153,7 @@ export class Sessions {
 
   /** "Log out everywhere". */
   async invalidateAll(userId: number): Promise<void> {
+    this.forget(userId, null);
     await this.store.deleteForUser(userId);
     this.revoked(userId, null);
   }

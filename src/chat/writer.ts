@@ -13,7 +13,7 @@ import { AppError, notFound } from "../errors.ts";
 import type { Message, ThreadHead, UserRef } from "../realtime/events.ts";
 
 /** Transactions in flight at once; each holds a pool connection. */
-const MAX_IN_FLIGHT = 4;
+const MAX_IN_FLIGHT = 1;
 /** Rows per transaction: bounds the statement size and the lock time. */
 const MAX_BATCH = 500;
 

@@ -17,18 +17,37 @@ import { backTo, field, formErrors, LANG_COOKIE, newClientId, pageContext, signe
 import type { PageContext } from "../../views/layout.tsx";
 import type { UserRef } from "../realtime/events.ts";
 import { AuthPage } from "../../views/auth.tsx";
-import { NewGroup, NewMessage, ThreadItem, ThreadsPage, type NewGroupForm, type NewMessageForm } from "../../views/threads.tsx";
+import { NewGroup, NewMessage, ThreadItem, ThreadItems, ThreadsPage, type ListView, type NewGroupForm, type NewMessageForm } from "../../views/threads.tsx";
+import { ListCache } from "./list-cache.ts";
 
 const YEAR_S = 365 * 24 * 3600;
 
-/** The list page, with whatever the two "new" forms hold. */
-async function listPage(core: Core, ctx: PageContext, me: UserRef, offset: number, form: NewMessageForm, group: NewGroupForm) {
-  const cursor = feedCursor();
+/** This person's list (rendered) and requests, from the cache when nothing changed since. */
+async function listView(core: Core, cache: ListCache<ListView>, ctx: PageContext, me: UserRef, offset: number): Promise<ListView> {
+  const key = `${ctx.locale.lang}|${ctx.locale.timeZone}|${offset}`;
+  const cached = cache.get(me.id, key);
+  if (cached) return cached;
+  const started = Date.now();
   const [page, requests] = await Promise.all([listThreads(core, me, { offset }), listThreads(core, me, { status: "request" })]);
-  return <ThreadsPage ctx={ctx} page={page} requests={requests.threads} offset={offset} form={form} group={group} cursor={cursor} />;
+  const view: ListView = { items: await (<ThreadItems ctx={ctx} threads={page.threads} />), count: page.threads.length, nextOffset: page.nextOffset, requests: requests.threads };
+  await cache.set(me.id, key, view, started);
+  return view;
 }
 
 export function pageRoutes(core: Core) {
+  const cache = new ListCache<ListView>(core);
+  /** The list page, with whatever the two "new" forms hold. */
+  const listPage = async (ctx: PageContext, me: UserRef, offset: number, form: NewMessageForm, group: NewGroupForm) => {
+    const cursor = feedCursor();
+    const list = await listView(core, cache, ctx, me, offset);
+    return <ThreadsPage ctx={ctx} list={list} offset={offset} form={form} group={group} cursor={cursor} />;
+  };
+  /**
+   * The busiest page, answered as a Response of its own: the html plugin would trim a copy of
+   * the whole page to see that it is HTML, which it plainly is.
+   */
+  const htmlResponse = async (page: JSX.Element, status = 200) =>
+    new Response(await page, { status, headers: { "content-type": "text/html; charset=utf-8" } });
   return new Elysia()
     .use(pageContext(core))
     .get("/", ({ session, redirect }) => redirect(session ? "/messages" : "/login", 303))
@@ -76,7 +95,7 @@ export function pageRoutes(core: Core) {
     .get("/messages", async ({ ctx, session, query }) => {
       const me = signedIn(session);
       const to = typeof query.to === "string" ? query.to.slice(0, 64) : "";
-      return listPage(core, ctx, me, intQuery(query.offset, "offset") ?? 0, { to, clientId: newClientId() }, { clientId: newClientId() });
+      return htmlResponse(listPage(ctx, me, intQuery(query.offset, "offset") ?? 0, { to, clientId: newClientId() }, { clientId: newClientId() }));
     })
     // One conversation's list item, for the live list to swap in.
     .get("/messages/threads/:id", async ({ ctx, session, params }) => (
@@ -97,7 +116,7 @@ export function pageRoutes(core: Core) {
         set.status = err.status;
         const failed = { ...form, errors: formErrors(err, ctx.locale) };
         if (htmx) return <NewMessage ctx={ctx} form={failed} />;
-        return listPage(core, ctx, me, 0, failed, { clientId: newClientId() });
+        return listPage(ctx, me, 0, failed, { clientId: newClientId() });
       }
     })
     .post("/groups", async ({ ctx, session, body, redirect, request, set }) => {
@@ -118,7 +137,7 @@ export function pageRoutes(core: Core) {
         set.status = err.status;
         const failed = { ...form, errors: formErrors(err, ctx.locale) };
         if (htmx) return <NewGroup ctx={ctx} form={failed} />;
-        return listPage(core, ctx, me, 0, { clientId: newClientId() }, failed);
+        return listPage(ctx, me, 0, { clientId: newClientId() }, failed);
       }
     });
 }
