@@ -13,7 +13,7 @@ import { health } from "./web/health.ts";
 import { authenticate, SESSION_COOKIE } from "./web/auth.ts";
 import { isAllowedOrigin } from "./auth/origin.ts";
 import { Connection } from "./realtime/socket.ts";
-import { CLOSE } from "./realtime/live.ts";
+import { CLOSE, MAX_SOCKETS_PER_PERSON } from "./realtime/live.ts";
 import { errorPage } from "./web/error-page.tsx";
 import type { Session } from "./auth/session.ts";
 import { blockedIds } from "./chat/blocks.ts";
@@ -130,6 +130,11 @@ export function createApp(core: Core, options: AppOptions = {}) {
         if (!originOk) {
           set.status = 403;
           return "Forbidden: WebSocket upgrade from a foreign origin.";
+        }
+        if (auth.session && core.live.countOf(auth.session.user.id, "ws") >= MAX_SOCKETS_PER_PERSON) {
+          set.status = 429;
+          set.headers["retry-after"] = "30";
+          return `Too many sockets: at most ${MAX_SOCKETS_PER_PERSON} open at once. Close some and try again.`;
         }
         sessionOf.set(request, auth.session ? { session: auth.session, blocked: await blockedIds(core, auth.session.user.id) } : null);
       }],

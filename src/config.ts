@@ -18,6 +18,8 @@ export interface Config {
   readonly logLevel: LogLevel;
   /** Names this instance in logs and /healthz; defaults to the process id. */
   readonly instanceName: string;
+  /** Multiplies every rate limit (auth/rate-limit.ts); 0 turns them off. */
+  readonly rateLimitScale: number;
 }
 
 export class ConfigError extends Error {
@@ -71,6 +73,13 @@ function origins(env: Env): string[] {
   });
 }
 
+function scale(env: Env): number {
+  const raw = env.RATE_LIMIT_SCALE?.trim() || "1";
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0) throw new ConfigError("RATE_LIMIT_SCALE", `must be a number ≥ 0, got "${raw}"`);
+  return value;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const logLevel = (env.LOG_LEVEL?.trim() || "info") as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError("LOG_LEVEL", `must be one of ${LOG_LEVELS.join(", ")}`);
@@ -88,5 +97,6 @@ export function loadConfig(env: Env = process.env): Config {
     allowedOrigins: Object.freeze(origins(env)),
     logLevel,
     instanceName: env.INSTANCE_NAME?.trim() || `${process.pid}`,
+    rateLimitScale: scale(env),
   });
 }

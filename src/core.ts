@@ -21,6 +21,7 @@ import { LiveClients } from "./realtime/live.ts";
 import { HEARTBEAT_MS, memoryPresence, redisPresence, type PresenceStore } from "./realtime/presence.ts";
 import { announcePresence } from "./chat/presence.ts";
 import { blockedIds } from "./chat/blocks.ts";
+import { Limits, memoryRateLimiter, redisRateLimiter } from "./auth/rate-limit.ts";
 
 export interface Core {
   readonly config: Config;
@@ -37,6 +38,7 @@ export interface Core {
   /** This instance's open sockets and streams. */
   readonly live: LiveClients;
   readonly presence: PresenceStore;
+  readonly limits: Limits;
   /** Bun's server once listening: fan-out publishes to its native socket topics. */
   hub: SocketHub | undefined;
   close(): Promise<void>;
@@ -118,6 +120,7 @@ export async function createCore(config: Config): Promise<Core> {
       (userId) => setTimeout(() => core.live.users().includes(userId) || void presenceChange(userId, false), OFFLINE_GRACE_MS).unref(),
     ),
     presence: redis ? redisPresence(redis, names, instanceId) : memoryPresence(),
+    limits: new Limits(redis ? redisRateLimiter(redis, names) : memoryRateLimiter(), config.rateLimitScale),
     hub: undefined,
     close: async () => {
       clearInterval(sweeper);

@@ -38,8 +38,12 @@ async function pgbench(databaseUrl: string, connections: number, seconds: number
   const binary = ["/usr/bin/pgbench", "/usr/lib/postgresql/15/bin/pgbench"].find((p) => Bun.file(p).size > 0);
   if (!binary) return null;
   const script = `/tmp/parley-pgbench-${process.pid}.sql`;
-  // A seq per client and transaction, far above anything the loop above used.
-  await Bun.write(script, `INSERT INTO messages (thread_id, seq, sender_id, body) VALUES (${threadId}, 2000000 + :client_id * 10000000 + random(0, 9999999), ${userId}, 'baseline message baseline message');\n`);
+  // Seqs drawn at random far above anything the loop above used (a clash in a few seconds of
+  // inserts is unlikely, and would only end one client's run early).
+  await Bun.write(
+    script,
+    `\\set r random(100000000, 2000000000)\nINSERT INTO messages (thread_id, seq, sender_id, body) VALUES (${threadId}, :r, ${userId}, 'baseline message baseline message');\n`,
+  );
   const run = Bun.spawnSync([binary, "-n", "-c", String(connections), "-j", "2", "-T", String(seconds), "-f", script, databaseUrl], { stdout: "pipe", stderr: "pipe" });
   const out = run.stdout.toString();
   const tps = /tps = ([\d.]+)/.exec(out)?.[1];

@@ -30,7 +30,6 @@ export async function relay(options: {
   stepMs: number;
   warmupMs: number;
   serverPids: number[];
-  origin: string;
 }): Promise<RelayStep[]> {
   const { pairs } = options;
   let measuring = false;
@@ -42,7 +41,7 @@ export async function relay(options: {
 
   const receivers = await openSockets(
     pairs.map(() => `${options.receiverUrl}/api/v1/ws`),
-    (i) => ({ authorization: `Bearer ${pairs[i]!.receiver.token}`, origin: options.origin }),
+    (i) => ({ authorization: `Bearer ${pairs[i]!.receiver.token}`, origin: options.receiverUrl }),
     (i, data) => {
       const frame = JSON.parse(data);
       if (frame.type === "message") {
@@ -54,7 +53,7 @@ export async function relay(options: {
   );
   const senders = await openSockets(
     pairs.map(() => `${options.senderUrl}/api/v1/ws`),
-    (i) => ({ authorization: `Bearer ${pairs[i]!.sender.token}`, origin: options.origin }),
+    (i) => ({ authorization: `Bearer ${pairs[i]!.sender.token}`, origin: options.senderUrl }),
     (_i, data) => {
       const frame = JSON.parse(data);
       if (frame.type === "ack") {

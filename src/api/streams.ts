@@ -15,6 +15,7 @@ import { feedFrame, render } from "../realtime/render.ts";
 import { requireSession, type Auth } from "../web/auth.ts";
 import { intQuery, threadIdParam } from "../web/params.ts";
 import { apiContext } from "./context.ts";
+import { MAX_STREAMS_PER_PERSON } from "../realtime/live.ts";
 
 /**
  * Who opens an event stream. A cookie stream must come from our own pages: a same-origin
@@ -24,6 +25,9 @@ function streamSession(core: Core, auth: Auth, request: Request): Session {
   const session = requireSession(auth);
   if (auth.via === "cookie" && !fromOwnPage(request, core.config.allowedOrigins)) {
     throw new AppError("forbidden", "Event streams with a cookie open only from this site's pages.");
+  }
+  if (core.live.countOf(session.user.id, "sse") >= MAX_STREAMS_PER_PERSON) {
+    throw new AppError("rate_limited", `Too many event streams: at most ${MAX_STREAMS_PER_PERSON} open at once.`, { retryAfter: 30 });
   }
   return session;
 }

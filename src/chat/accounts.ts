@@ -1,5 +1,7 @@
 // Signing up and logging in. The rules for names and passwords live here and nowhere else.
 import type { Db } from "../db/client.ts";
+import type { Core } from "../core.ts";
+import { LIMITS } from "../auth/rate-limit.ts";
 import { users } from "../db/queries.ts";
 import { AppError } from "../errors.ts";
 import { hashPassword, verifyPassword } from "../auth/password.ts";
@@ -26,20 +28,25 @@ export function checkPassword(password: unknown): string {
   return password;
 }
 
-export async function signUp(db: Db, input: { username: unknown; password: unknown }): Promise<SessionUser> {
+export async function signUp(core: Core, input: { username: unknown; password: unknown }, address: string): Promise<SessionUser> {
   const username = checkUsername(input.username);
   const password = checkPassword(input.password);
-  const [user] = await users.insert(db, username, await hashPassword(password));
+  await core.limits.check(LIMITS.signupPerAddress, address);
+  const [user] = await users.insert(core.db, username, await hashPassword(password));
   if (!user) throw new AppError("username_taken", "That username is taken.", { field: "username" });
   return user;
 }
 
-export async function logIn(db: Db, input: { username: unknown; password: unknown }): Promise<SessionUser> {
+export async function logIn(core: Core, input: { username: unknown; password: unknown }, address: string): Promise<SessionUser> {
   const invalid = new AppError("invalid_credentials", "Invalid username or password.");
   if (typeof input.username !== "string" || typeof input.password !== "string") throw invalid;
   // Longer than any valid name or password: refused before spending a hash on it.
   if (input.username.length > USERNAME_MAX || [...input.password].length > PASSWORD_MAX) throw invalid;
-  const [user] = USERNAME.test(input.username) ? await users.findByUsername(db, input.username) : [];
+  // Every attempt counts, for the address and for the account (whether or not it exists, so
+  // the limit itself says nothing about which names are real).
+  await core.limits.check(LIMITS.loginPerAddress, address);
+  await core.limits.check(LIMITS.loginPerAccount, input.username.toLowerCase());
+  const [user] = USERNAME.test(input.username) ? await users.findByUsername(core.db, input.username) : [];
   const ok = await verifyPassword(input.password, user?.passwordHash ?? null);
   if (!user || !ok) throw invalid;
   return { id: user.id, username: user.username };

@@ -7,6 +7,7 @@ import type { Core } from "../core.ts";
 import type { Sql } from "../db/client.ts";
 import { blocks as bq, messages as mq, threads as q, users as uq } from "../db/queries.ts";
 import { AppError, notFound } from "../errors.ts";
+import { LIMITS } from "../auth/rate-limit.ts";
 import type { SystemEvent, UserRef } from "../realtime/events.ts";
 import { publishFeed } from "./feed.ts";
 import { onCommitted, postMessage, checkClientId, checkText } from "./send.ts";
@@ -99,6 +100,7 @@ export async function createGroup(
     throw new AppError("undeliverable", `${refused.map((u) => u.username).join(", ")} could not be added.`, { field: "members" });
   }
   const invited = others;
+  await core.limits.check(LIMITS.conversationsPerPerson, creator.id);
   const result = await core.db.transaction(async (tx) => {
     const [created] = await q.insertGroup(tx, title, creator.id, invited.map((u) => u.id));
     const [locked] = await q.lock(tx, created!.id, creator.id);

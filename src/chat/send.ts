@@ -2,6 +2,7 @@
 // postMessage. It checks the text, stores it through the group-commit writer and only then
 // (in onCommitted) counts and publishes it.
 import { AppError } from "../errors.ts";
+import { LIMITS } from "../auth/rate-limit.ts";
 import type { Message, UserRef } from "../realtime/events.ts";
 import { getThread, openDirect, type Thread } from "./threads.ts";
 import { topics } from "../realtime/topics.ts";
@@ -41,6 +42,7 @@ export interface SendInput {
 export async function postMessage(core: Core, sender: UserRef, input: SendInput): Promise<WriteResult> {
   const text = checkText(input.text);
   const clientId = checkClientId(input.clientId);
+  await core.limits.check(LIMITS.messagesPerPerson, sender.id);
   return core.writer.write({ threadId: input.threadId, sender, text, clientId });
 }
 

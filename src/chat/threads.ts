@@ -4,6 +4,7 @@ import type { Core } from "../core.ts";
 import type { Db } from "../db/client.ts";
 import { blocks as bq, messages as mq, threads as q, type MemberStatus, type ThreadRow } from "../db/queries.ts";
 import { AppError, notFound } from "../errors.ts";
+import { LIMITS } from "../auth/rate-limit.ts";
 import type { Message, SystemEvent, ThreadHead, UserRef } from "../realtime/events.ts";
 import { topics } from "../realtime/topics.ts";
 import { publishFeed } from "./feed.ts";
@@ -129,6 +130,8 @@ export async function openDirect(core: Core, viewer: UserRef, username: unknown)
   if (blocked.length > 0) throw new AppError("undeliverable", "The message could not be delivered.", { field: "to" });
   const [low, high] = viewer.id < partner.id ? [viewer.id, partner.id] : [partner.id, viewer.id];
   const key = `${low}:${high}`;
+  // Only starting a new conversation counts against the limit, not opening one that exists.
+  if ((await q.findDirect(core.db, key)).length === 0) await core.limits.check(LIMITS.conversationsPerPerson, viewer.id);
   const [inserted] = await q.insertDirect(core.db, key, viewer.id, partner.id);
   // No row: the pair has a thread already (perhaps made by the other side a moment ago). If
   // this person had declined it (and so left), writing again brings them back into it.

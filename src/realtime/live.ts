@@ -5,6 +5,13 @@
  * Close codes: 4401 means "log in again, do not retry as you are"; 1012 (restarting) and 1013
  * (too slow to keep up) mean "reconnect, with backoff, and resume".
  */
+/**
+ * Per person and instance: enough for every tab and device anyone has, few enough that one
+ * account cannot hold an instance's sockets.
+ */
+export const MAX_SOCKETS_PER_PERSON = 50;
+export const MAX_STREAMS_PER_PERSON = 20;
+
 export const CLOSE = {
   unauthenticated: 4401,
   restarting: 1012,
@@ -12,6 +19,7 @@ export const CLOSE = {
 } as const;
 
 export interface LiveClient {
+  readonly kind: "ws" | "sse";
   readonly userId: number;
   /** The session it was opened with: logging out closes it. */
   readonly sessionId: string;
@@ -49,6 +57,13 @@ export class LiveClients {
       this.byUser.delete(client.userId);
       this.left(client.userId);
     }
+  }
+
+  /** How many connections of one kind a person has open here. */
+  countOf(userId: number, kind: LiveClient["kind"]): number {
+    let n = 0;
+    for (const client of this.byUser.get(userId) ?? []) if (client.kind === kind) n++;
+    return n;
   }
 
   /** Everyone with a connection here. */

@@ -41,6 +41,7 @@ interface Subscription {
 }
 
 export class Connection implements LiveClient {
+  readonly kind = "ws" as const;
   private readonly subscriptions = new Map<Topic, Subscription>();
   private closed = false;
   /** Frames are handled one after another, so a subscribe and the unsubscribe after it cannot cross. */
@@ -165,7 +166,7 @@ export class Connection implements LiveClient {
           return this.error("bad_request", "Unknown frame type: use subscribe, unsubscribe, send, read or typing.");
       }
     } catch (err) {
-      if (err instanceof AppError) return this.error(err.code, err.message, about);
+      if (err instanceof AppError) return this.error(err.code, err.message, { ...about, ...(err.retryAfter !== undefined ? { retryAfter: err.retryAfter } : {}) });
       this.core.log.error(`ws ${String(f.type)}: ${(err as Error).stack ?? err}`);
       this.error("internal", "Something went wrong on our side.", about);
     }

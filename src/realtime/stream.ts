@@ -43,6 +43,7 @@ export function eventStream(
   let controller!: ReadableStreamDefaultController<Uint8Array>;
 
   const client: LiveClient = {
+    kind: "sse",
     userId: session.user.id,
     sessionId: session.id,
     close: () => end(true),

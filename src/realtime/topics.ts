@@ -34,6 +34,7 @@ export function redisNames(installation: string) {
     presence: (userId: number) => `${prefix}presence:${userId}`,
     /** When each person was last online. */
     lastSeen: `${prefix}last-seen`,
+    rateLimit: (limit: string, key: string) => `${prefix}limit:${limit}:${key}`,
   };
 }
 

@@ -10,7 +10,7 @@ import { presenceFor } from "../chat/presence.ts";
 import { AppError } from "../errors.ts";
 import type { UserRef } from "../realtime/events.ts";
 import { intQuery, threadIdParam } from "./params.ts";
-import { field, formErrors, newClientId, pageContext, signedIn } from "./page-context.ts";
+import { field, formErrors, newClientId, pageContext, refuse, signedIn } from "./page-context.ts";
 import type { PageContext } from "../../views/layout.tsx";
 import { ChatPage, MessagePage, type ComposeForm, type MembersForm } from "../../views/chat.tsx";
 
@@ -76,7 +76,7 @@ export function chatRoutes(core: Core) {
         return redirect(`/chat/${threadId}#m-${message.seq}`, 303);
       } catch (err) {
         if (!(err instanceof AppError) || err.code === "not_found") throw err;
-        set.status = err.status;
+        refuse(set, err);
         return chatPage(core, ctx, me, threadId, { form: { ...form, errors: formErrors(err, ctx.locale) } });
       }
     })
@@ -89,7 +89,7 @@ export function chatRoutes(core: Core) {
         return redirect(`/chat/${threadId}`, 303);
       } catch (err) {
         if (!(err instanceof AppError) || err.code === "not_found") throw err;
-        set.status = err.status;
+        refuse(set, err);
         const errors = formErrors(err, ctx.locale);
         return chatPage(core, ctx, me, threadId, { members: { username, errors: { username: errors.username ?? errors.form ?? "" } } });
       }
@@ -113,7 +113,7 @@ export function chatRoutes(core: Core) {
         return redirect(`/chat/${threadId}`, 303);
       } catch (err) {
         if (!(err instanceof AppError) || err.code === "not_found") throw err;
-        set.status = err.status;
+        refuse(set, err);
         const errors = formErrors(err, ctx.locale);
         return chatPage(core, ctx, me, threadId, { members: { title, errors: { title: errors.title ?? errors.form ?? "" } } });
       }

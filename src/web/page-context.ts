@@ -32,6 +32,12 @@ export function formErrors(err: AppError, l: Locale): Record<string, string> {
   return { [err.field ?? "form"]: text };
 }
 
+/** A refused form's status (and, for a rate limit, when to try again). */
+export function refuse(set: { status?: number | string; headers: Record<string, string | number> }, err: AppError): void {
+  set.status = err.status;
+  if (err.retryAfter !== undefined) set.headers["retry-after"] = String(err.retryAfter);
+}
+
 /** A path on this site to go back to after a form: never an open redirect. */
 export function backTo(body: unknown, fallback: string): string {
   const back = field(body, "back");

@@ -13,12 +13,13 @@ import { AppError } from "../errors.ts";
 import { isLang } from "../i18n/index.ts";
 import { expiredSessionCookie, isHttps, startSession, SESSION_COOKIE } from "./auth.ts";
 import { intQuery, threadIdParam } from "./params.ts";
-import { backTo, field, formErrors, LANG_COOKIE, newClientId, pageContext, signedIn } from "./page-context.ts";
+import { backTo, field, formErrors, LANG_COOKIE, newClientId, pageContext, refuse, signedIn } from "./page-context.ts";
 import type { PageContext } from "../../views/layout.tsx";
 import type { UserRef } from "../realtime/events.ts";
 import { AuthPage } from "../../views/auth.tsx";
 import { NewGroup, NewMessage, ThreadItem, ThreadItems, ThreadsPage, type ListView, type NewGroupForm, type NewMessageForm } from "../../views/threads.tsx";
 import { ListCache } from "./list-cache.ts";
+import { clientAddress } from "./address.ts";
 
 const YEAR_S = 365 * 24 * 3600;
 
@@ -53,27 +54,27 @@ export function pageRoutes(core: Core) {
     .get("/", ({ session, redirect }) => redirect(session ? "/messages" : "/login", 303))
     .get("/login", ({ ctx, session, redirect }) => (session ? redirect("/messages", 303) : <AuthPage ctx={ctx} mode="login" />))
     .get("/signup", ({ ctx, session, redirect }) => (session ? redirect("/messages", 303) : <AuthPage ctx={ctx} mode="signup" />))
-    .post("/login", async ({ body, ctx, jar, session, request, redirect, set }) => {
+    .post("/login", async ({ body, ctx, jar, session, request, redirect, set, server }) => {
       const username = field(body, "username");
       try {
-        const user = await logIn(core.db, { username, password: field(body, "password") });
+        const user = await logIn(core, { username, password: field(body, "password") }, clientAddress(request, server));
         await startSession(core, request, jar[SESSION_COOKIE]!, user, session);
         return redirect("/messages", 303);
       } catch (err) {
         if (!(err instanceof AppError)) throw err;
-        set.status = err.status;
+        refuse(set, err);
         return <AuthPage ctx={ctx} mode="login" form={{ username, errors: formErrors(err, ctx.locale) }} />;
       }
     })
-    .post("/signup", async ({ body, ctx, jar, session, request, redirect, set }) => {
+    .post("/signup", async ({ body, ctx, jar, session, request, redirect, set, server }) => {
       const username = field(body, "username");
       try {
-        const user = await signUp(core.db, { username, password: field(body, "password") });
+        const user = await signUp(core, { username, password: field(body, "password") }, clientAddress(request, server));
         await startSession(core, request, jar[SESSION_COOKIE]!, user, session);
         return redirect("/messages", 303);
       } catch (err) {
         if (!(err instanceof AppError)) throw err;
-        set.status = err.status;
+        refuse(set, err);
         return <AuthPage ctx={ctx} mode="signup" form={{ username, errors: formErrors(err, ctx.locale) }} />;
       }
     })
@@ -113,7 +114,7 @@ export function pageRoutes(core: Core) {
         return;
       } catch (err) {
         if (!(err instanceof AppError)) throw err;
-        set.status = err.status;
+        refuse(set, err);
         const failed = { ...form, errors: formErrors(err, ctx.locale) };
         if (htmx) return <NewMessage ctx={ctx} form={failed} />;
         return listPage(ctx, me, 0, failed, { clientId: newClientId() });
@@ -134,7 +135,7 @@ export function pageRoutes(core: Core) {
         return;
       } catch (err) {
         if (!(err instanceof AppError)) throw err;
-        set.status = err.status;
+        refuse(set, err);
         const failed = { ...form, errors: formErrors(err, ctx.locale) };
         if (htmx) return <NewGroup ctx={ctx} form={failed} />;
         return listPage(ctx, me, 0, { clientId: newClientId() }, failed);

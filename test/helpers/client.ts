@@ -48,10 +48,11 @@ export async function api<T = any>(
   return { status: response.status, body: parsed as T, headers: response.headers };
 }
 
-export async function signup(server: TestServer, base = "user"): Promise<Person> {
+/** `headers` can name another client address (X-Forwarded-For, believed from loopback). */
+export async function signup(server: TestServer, base = "user", headers: Record<string, string> = {}): Promise<Person> {
   const username = uniqueName(base);
   const password = `pw-${username}-secret`;
-  const res = await api(server, null, "POST", "/api/v1/signup", { username, password });
+  const res = await api(server, null, "POST", "/api/v1/signup", { username, password }, headers);
   if (res.status !== 201) throw new Error(`signup failed: ${res.status} ${JSON.stringify(res.body)}`);
   return { id: res.body.user.id, username, password, token: res.body.token };
 }

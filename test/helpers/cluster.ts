@@ -54,6 +54,7 @@ export async function spawnInstance(options: { name: string; port?: number; env?
       HOST: "127.0.0.1",
       INSTANCE_NAME: options.name,
       LOG_LEVEL: "info",
+      RATE_LIMIT_SCALE: "1000",
       DATABASE_URL: process.env.PARLEY_TEST_DATABASE_URL ?? "",
       REDIS_URL: process.env.REDIS_URL ?? "",
       ...options.env,
