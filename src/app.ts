@@ -70,20 +70,19 @@ export function createApp(core: Core, options: AppOptions = {}) {
         throw new AppError("payload_too_large", `The request body is over ${MAX_BODY_BYTES / 1024} KiB.`);
       }
     })
-    // A body that does not say its length up front (chunked) is read here, counted as it
-    // comes, and refused past the limit; the others were checked by length in onRequest.
+    // JSON and form bodies are read here rather than by Elysia: counted as they come (a
+    // chunked body has no length to check up front) and decoded strictly, so invalid UTF-8 is
+    // refused instead of silently turned into U+FFFD and stored.
     .onParse(async ({ request, contentType }) => {
-      if (request.headers.has("content-length") || !request.body) return;
+      const json = contentType.startsWith("application/json");
+      if (!request.body || !(json || contentType.startsWith("application/x-www-form-urlencoded"))) return;
       const text = await readLimited(request.body, MAX_BODY_BYTES);
-      if (contentType.startsWith("application/json")) {
-        try {
-          return JSON.parse(text);
-        } catch {
-          throw new AppError("bad_request", "The request body is not valid JSON.");
-        }
+      if (!json) return Object.fromEntries(new URLSearchParams(text));
+      try {
+        return JSON.parse(text);
+      } catch {
+        throw new AppError("bad_request", "The request body is not valid JSON.");
       }
-      if (contentType.startsWith("application/x-www-form-urlencoded")) return Object.fromEntries(new URLSearchParams(text));
-      return text;
     })
     .onError(({ code, error, request }) => {
       const api = new URL(request.url).pathname.startsWith("/api/");
@@ -160,6 +159,8 @@ export function createApp(core: Core, options: AppOptions = {}) {
 
 export type App = ReturnType<typeof createApp>;
 
+const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true });
+
 async function readLimited(body: ReadableStream<Uint8Array>, limit: number): Promise<string> {
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -168,7 +169,11 @@ async function readLimited(body: ReadableStream<Uint8Array>, limit: number): Pro
     if (size > limit) throw new AppError("payload_too_large", `The request body is over ${limit / 1024} KiB.`);
     chunks.push(chunk);
   }
-  return new TextDecoder().decode(Buffer.concat(chunks));
+  try {
+    return STRICT_UTF8.decode(Buffer.concat(chunks));
+  } catch {
+    throw new AppError("bad_request", "The request body is not valid UTF-8.");
+  }
 }
 
 function validationMessage(error: unknown): string {

@@ -20,6 +20,11 @@ export interface Config {
   readonly instanceName: string;
   /** Multiplies every rate limit (auth/rate-limit.ts); 0 turns them off. */
   readonly rateLimitScale: number;
+  /**
+   * Behind a load balancer: how long a stopping instance keeps serving while /healthz says
+   * "draining", so the balancer stops sending before any connection closes. 0 alone.
+   */
+  readonly drainMs: number;
 }
 
 export class ConfigError extends Error {
@@ -80,6 +85,13 @@ function scale(env: Env): number {
   return value;
 }
 
+function drain(env: Env): number {
+  const raw = env.DRAIN_SECONDS?.trim() || "0";
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0 || value > 60) throw new ConfigError("DRAIN_SECONDS", `must be a number of seconds from 0 to 60, got "${raw}"`);
+  return Math.round(value * 1000);
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const logLevel = (env.LOG_LEVEL?.trim() || "info") as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError("LOG_LEVEL", `must be one of ${LOG_LEVELS.join(", ")}`);
@@ -98,5 +110,6 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel,
     instanceName: env.INSTANCE_NAME?.trim() || `${process.pid}`,
     rateLimitScale: scale(env),
+    drainMs: drain(env),
   });
 }

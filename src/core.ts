@@ -41,6 +41,8 @@ export interface Core {
   readonly limits: Limits;
   /** Bun's server once listening: fan-out publishes to its native socket topics. */
   hub: SocketHub | undefined;
+  /** Set when a stop has begun: /healthz answers 503 so the balancer sends no more. */
+  draining: boolean;
   close(): Promise<void>;
 }
 
@@ -122,6 +124,7 @@ export async function createCore(config: Config): Promise<Core> {
     presence: redis ? redisPresence(redis, names, instanceId) : memoryPresence(),
     limits: new Limits(redis ? redisRateLimiter(redis, names) : memoryRateLimiter(), config.rateLimitScale),
     hub: undefined,
+    draining: false,
     close: async () => {
       clearInterval(sweeper);
       clearInterval(heartbeat);

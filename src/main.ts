@@ -1,6 +1,6 @@
 // Boot from the environment, and stop gracefully on SIGTERM or SIGINT (systemd, Ctrl+C):
-// clients are told to reconnect (1012), in-flight sends finish, and the process exits
-// within 10 s.
+// after DRAIN_SECONDS (if set), clients are told to reconnect (1012), in-flight sends
+// finish, and the process exits within 10 s more.
 import { loadConfig, ConfigError, type Config } from "./config.ts";
 import { start, type Running } from "./server.ts";
 
@@ -34,7 +34,7 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
     setTimeout(() => {
       log.error("stop took too long: exiting anyway");
       process.exit(1);
-    }, EXIT_DEADLINE_MS).unref();
+    }, config.drainMs + EXIT_DEADLINE_MS).unref();
     await running.stop();
     log.info("stopped");
     process.exit(0);

@@ -13,7 +13,10 @@ export interface Running {
   core: Core;
   app: App;
   port: number;
-  /** Stop accepting, close sockets with 1012, let in-flight sends finish, close backends. */
+  /**
+   * Drain (serve on while /healthz says so, if DRAIN_SECONDS), stop accepting, close sockets
+   * with 1012, let in-flight sends finish, close backends.
+   */
   stop(): Promise<void>;
 }
 
@@ -30,6 +33,13 @@ export async function start(config: Config, options: AppOptions = {}): Promise<R
     port: server.port!,
     stop: () =>
       (stopping ??= (async () => {
+        // A balancer that still sends here would have requests meet closing connections
+        // (and Caddy 2.6 then cannot retry a POST elsewhere): let its health check see us go.
+        core.draining = true;
+        if (config.drainMs > 0) {
+          core.log.info(`draining for ${config.drainMs / 1000} s`);
+          await Bun.sleep(config.drainMs);
+        }
         // Stop accepting first, so clients told to reconnect cannot land here again; then
         // close sockets and streams, which a graceful stop would otherwise wait for forever.
         const graceful = server.stop(false);

@@ -13,7 +13,10 @@ describe("configuration", () => {
       dataDir: "./data",
       allowedOrigins: [],
       logLevel: "info",
+      rateLimitScale: 1,
+      drainMs: 0,
     });
+    expect(loadConfig({ DRAIN_SECONDS: "2.5", RATE_LIMIT_SCALE: "0" })).toMatchObject({ drainMs: 2500, rateLimitScale: 0 });
   });
 
   test("bad values name the variable", () => {
@@ -27,6 +30,9 @@ describe("configuration", () => {
       [{ ALLOWED_ORIGINS: "https://chat.example.com/path" }, /ALLOWED_ORIGINS/],
       [{ LOG_LEVEL: "loud" }, /LOG_LEVEL/],
       [{ HOST: "not a host!" }, /HOST must be an IP address or a host name/],
+      [{ RATE_LIMIT_SCALE: "-1" }, /RATE_LIMIT_SCALE/],
+      [{ DRAIN_SECONDS: "soon" }, /DRAIN_SECONDS/],
+      [{ DRAIN_SECONDS: "600" }, /DRAIN_SECONDS/],
     ];
     for (const [env, message] of cases) {
       expect(() => loadConfig(env)).toThrow(ConfigError);

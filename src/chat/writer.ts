@@ -101,7 +101,7 @@ export class MessageWriter {
       }
       const error = isDataError(err)
         ? new AppError("invalid_text", "The database refused this message's text.")
-        : new AppError("unavailable", "The message could not be stored just now; nothing was saved. Try again.");
+        : new AppError("unavailable", "The message could not be stored just now. Send it again with the same clientId: it is stored once.");
       if (!isUnavailable(err)) this.log(err);
       for (const request of batch) request.reject(error);
       return;

@@ -89,6 +89,8 @@ export function redisBus(url: string, names: RedisNames, instanceId: string, han
     subscribe: async (topic) => {
       const name = names.channel(topic);
       wanted.add(name);
+      // Not connected (yet, or for now): the "ready" handler subscribes to all that is wanted.
+      if (sub.status !== "ready") return;
       try {
         await sub.subscribe(name);
       } catch (err) {

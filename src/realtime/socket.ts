@@ -162,8 +162,12 @@ export class Connection implements LiveClient {
           typing(this.core, this.user, threadId);
           return;
         }
+        case "ping":
+          // Browsers cannot send protocol pings; this one also tells a client that every frame
+          // it sent before (sends aside, which answer with their own ack) has been handled.
+          return this.reply({ type: "pong", ...(typeof f.id === "string" || typeof f.id === "number" ? { id: f.id } : {}) });
         default:
-          return this.error("bad_request", "Unknown frame type: use subscribe, unsubscribe, send, read or typing.");
+          return this.error("bad_request", "Unknown frame type: use subscribe, unsubscribe, send, read, typing or ping.");
       }
     } catch (err) {
       if (err instanceof AppError) return this.error(err.code, err.message, { ...about, ...(err.retryAfter !== undefined ? { retryAfter: err.retryAfter } : {}) });

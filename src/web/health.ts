@@ -30,9 +30,9 @@ export async function health(core: Core) {
       if (!core.bus.healthy()) throw new Error("bus link down");
     }) : Promise.resolve("not configured" as const),
   ]);
-  const ok = database === "ok" && redis !== "down";
+  const ok = database === "ok" && redis !== "down" && !core.draining;
   return {
-    status: ok ? ("ok" as const) : ("unavailable" as const),
+    status: core.draining ? ("draining" as const) : ok ? ("ok" as const) : ("unavailable" as const),
     instance: core.config.instanceName,
     database: { status: database, kind: core.db.kind },
     redis: { status: redis },

@@ -94,6 +94,8 @@ export const haveCaddy = await Bun.file("/usr/bin/caddy").exists();
 export interface Caddy {
   url: string;
   origin: string;
+  /** What Caddy has logged, for a test that needs to explain a failure. */
+  output(): string;
   stop(): Promise<void>;
 }
 
@@ -107,7 +109,7 @@ export async function startCaddy(upstreams: number[]): Promise<Caddy> {
       ...process.env,
       PARLEY_SITE: `http://127.0.0.1:${port}`,
       PARLEY_UPSTREAMS: upstreams.map((p) => `127.0.0.1:${p}`).join(" "),
-      CADDY_ADMIN: "off",
+      CADDY_ADMIN: process.env.DBG_CADDY_ADMIN ?? "off",
       XDG_DATA_HOME: join(home, "data"),
       XDG_CONFIG_HOME: join(home, "config"),
       HOME: home,
@@ -128,6 +130,7 @@ export async function startCaddy(upstreams: number[]): Promise<Caddy> {
   return {
     url,
     origin: url,
+    output: () => log,
     async stop() {
       proc.kill("SIGTERM");
       // Caddy drains connections on SIGTERM; a test has no reason to wait long for that.

@@ -4,6 +4,27 @@
 // the tests check: exactly once, in order, nothing acknowledged lost.
 import type { Person } from "./client.ts";
 
+/**
+ * What a client does when its session is gone (Redis restarted empty, say): it signs in again.
+ * Answers whether the person has a good session now.
+ */
+export async function keepSignedIn(baseUrl: string, who: Person): Promise<boolean> {
+  try {
+    const me = await fetch(`${baseUrl}/api/v1/me`, { headers: { authorization: `Bearer ${who.token}` } });
+    if (me.status !== 401) return me.ok;
+    const login = await fetch(`${baseUrl}/api/v1/login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username: who.username, password: who.password }),
+    });
+    if (!login.ok) return false;
+    who.token = (await login.json()).token;
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export interface Follower {
   /** Every message seq, in arrival order, duplicates included (there must be none). */
   readonly seqs: number[];
@@ -51,7 +72,7 @@ export function followThread(options: {
   const again = () => {
     if (stopped) return;
     follower.reconnects++;
-    setTimeout(connect, 50 + Math.random() * 200);
+    setTimeout(() => void keepSignedIn(baseUrl, who).then(connect), 50 + Math.random() * 200);
   };
 
   function connectWs() {
@@ -142,7 +163,8 @@ export function sendLoop(options: { baseUrl: () => string; who: () => Person; th
             break;
           }
           failures.set(response.status, (failures.get(response.status) ?? 0) + 1);
-          if (response.status < 500 && response.status !== 401) throw new Error(`refused: ${response.status} ${await response.text()}`);
+          if (response.status === 401) await keepSignedIn(options.baseUrl(), options.who());
+          else if (response.status < 500) throw new Error(`refused: ${response.status} ${await response.text()}`);
         } catch (err) {
           if ((err as Error).message.startsWith("refused")) throw err;
           if (!(err instanceof Error && err.message.startsWith("refused"))) failures.set(0, (failures.get(0) ?? 0) + 1);
