@@ -65,6 +65,9 @@ export async function relay(options: {
   while (subscribed.size < pairs.length) await Bun.sleep(20);
 
   const steps: RelayStep[] = [];
+  // clientIds unique to this run: a repeated one is the same message (idempotent send), and
+  // scenario 5 runs on the same pairs after scenario 1.
+  const run = Date.now().toString(36);
   let serial = 0;
   for (const rate of options.rates) {
     acks = [];
@@ -86,7 +89,7 @@ export async function relay(options: {
       const due = Math.floor((rate * elapsed) / 1000) - sent;
       for (let k = 0; k < due; k++) {
         const i = sent % pairs.length;
-        senders[i]!.send(JSON.stringify({ type: "send", threadId: pairs[i]!.threadId, text: `${performance.now().toFixed(3)} ${PAD}`, clientId: `r${serial++}` }));
+        senders[i]!.send(JSON.stringify({ type: "send", threadId: pairs[i]!.threadId, text: `${performance.now().toFixed(3)} ${PAD}`, clientId: `${run}-${serial++}` }));
         sent++;
       }
       await Bun.sleep(1);
