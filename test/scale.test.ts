@@ -6,7 +6,7 @@ import { embedded, startServer, withRedis, type TestServer } from "./helpers/ser
 import { api, signup, SocketClient, startThread, type Person } from "./helpers/client.ts";
 import { SseClient } from "./helpers/sse.ts";
 import { haveCaddy, spawnInstance, startCaddy, startRedis, type Instance } from "./helpers/cluster.ts";
-import { followThread, sendLoop } from "./helpers/follower.ts";
+import { conversationUnderLoad } from "./helpers/follower.ts";
 
 const multi = !embedded && withRedis;
 if (!multi) console.warn("scale-out tests skipped: they need DATABASE_URL and REDIS_URL");
@@ -130,16 +130,8 @@ describe.skipIf(!throughCaddy)("behind Caddy", () => {
     const [alice, bob, carol] = await Promise.all([signup(front, "alice"), signup(front, "bob"), signup(front, "carol")]);
     const { thread } = await startThread(front, alice, bob);
 
-    const followers = [
-      followThread({ baseUrl: caddy.url, who: bob, threadId: thread.id, transport: "ws" }),
-      followThread({ baseUrl: caddy.url, who: alice, threadId: thread.id, transport: "ws" }),
-      followThread({ baseUrl: caddy.url, who: bob, threadId: thread.id, transport: "sse" }),
-    ];
     // Traffic for as long as the restarts take.
-    const senders = [
-      sendLoop({ baseUrl: () => caddy.url, who: () => alice, threadId: thread.id, count: 100_000, label: "alice", pauseMs: 15 }),
-      sendLoop({ baseUrl: () => caddy.url, who: () => bob, threadId: thread.id, count: 100_000, label: "bob", pauseMs: 15 }),
-    ];
+    const { followers, senders } = conversationUnderLoad(caddy.url, alice, bob, thread.id, 15);
     expect(carol.id).toBeGreaterThan(0);
 
     const stops: { code: number | null; ms: number }[] = [];

@@ -5,7 +5,7 @@ import { afterAll, expect, test } from "bun:test";
 import { embedded, withRedis } from "../helpers/server.ts";
 import { api, signup, startThread, type Person } from "../helpers/client.ts";
 import { haveCaddy, startCaddy, startRedis } from "../helpers/cluster.ts";
-import { followThread, keepSignedIn, sendLoop, type Follower, type Sender } from "../helpers/follower.ts";
+import { conversationUnderLoad, followThread, keepSignedIn, sendLoop, type Follower, type Sender } from "../helpers/follower.ts";
 import { forward } from "../helpers/forwarder.ts";
 import { count, flush } from "./tally.ts";
 import { at, spawnWatched, storage } from "./instances.ts";
@@ -82,15 +82,7 @@ test.skipIf(!multi || !haveCaddy)("behind Caddy, instances killed with SIGKILL i
   const front = at(caddy.url);
   const [alice, bob] = await Promise.all([signup(front, "alice"), signup(front, "bob")]);
   const { thread } = await startThread(front, alice, bob);
-  const followers = [
-    followThread({ baseUrl: caddy.url, who: bob, threadId: thread.id, transport: "ws" }),
-    followThread({ baseUrl: caddy.url, who: alice, threadId: thread.id, transport: "ws" }),
-    followThread({ baseUrl: caddy.url, who: bob, threadId: thread.id, transport: "sse" }),
-  ];
-  const senders = [
-    sendLoop({ baseUrl: () => caddy.url, who: () => alice, threadId: thread.id, count: 100_000, label: "alice", pauseMs: 5 }),
-    sendLoop({ baseUrl: () => caddy.url, who: () => bob, threadId: thread.id, count: 100_000, label: "bob", pauseMs: 5 }),
-  ];
+  const { followers, senders } = conversationUnderLoad(caddy.url, alice, bob, thread.id, 5);
   await Bun.sleep(1000);
   count("faults");
   await a.stop("SIGKILL");

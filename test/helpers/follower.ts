@@ -176,3 +176,22 @@ export function sendLoop(options: { baseUrl: () => string; who: () => Person; th
   })();
   return { acked, failures, done, stop: () => (stopped = true) };
 }
+
+/**
+ * Two people talking non-stop through `baseUrl` (Caddy, say) while faults happen: both send
+ * until stopped, and three followers (bob and alice over WebSocket, bob over SSE) record
+ * what reaches them.
+ */
+export function conversationUnderLoad(baseUrl: string, alice: Person, bob: Person, threadId: number, pauseMs: number): { followers: Follower[]; senders: Sender[] } {
+  return {
+    followers: [
+      followThread({ baseUrl, who: bob, threadId, transport: "ws" }),
+      followThread({ baseUrl, who: alice, threadId, transport: "ws" }),
+      followThread({ baseUrl, who: bob, threadId, transport: "sse" }),
+    ],
+    senders: [
+      sendLoop({ baseUrl: () => baseUrl, who: () => alice, threadId, count: 100_000, label: "alice", pauseMs }),
+      sendLoop({ baseUrl: () => baseUrl, who: () => bob, threadId, count: 100_000, label: "bob", pauseMs }),
+    ],
+  };
+}
