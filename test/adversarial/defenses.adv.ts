@@ -385,6 +385,69 @@ describe("rate limits", () => {
     }
   });
 
+  test("new conversations per person: 20 at once, then 429; opening one that exists does not count", async () => {
+    const fresh = await startServer({ env: { RATE_LIMIT_SCALE: "1" } });
+    try {
+      const alice = await signup(fresh, "alice", fromAddress());
+      const people: Person[] = [];
+      for (let i = 0; i < 21; i++) people.push(await signup(fresh, "p", fromAddress()));
+      const codes: number[] = [];
+      for (const p of people.slice(0, 20)) {
+        count("inputs");
+        codes.push((await api(fresh, alice, "POST", "/api/v1/threads", { participants: [p.username] })).status);
+      }
+      expect(codes.every((c) => c === 201)).toBe(true);
+      const last = await api(fresh, alice, "POST", "/api/v1/threads", { participants: [people[20]!.username] });
+      expect({ status: last.status, code: last.body.error.code }).toEqual({ status: 429, code: "rate_limited" });
+      expect(Number(last.headers.get("retry-after"))).toBeGreaterThan(0);
+      count("refused", 2);
+      // The refused one was not made; the ones that exist still open, and messages flow in them.
+      expect((await api(fresh, alice, "GET", "/api/v1/threads")).body.threads.length).toBe(20);
+      expect((await api(fresh, alice, "POST", "/api/v1/threads", { participants: [people[0]!.username], text: "again" })).status).toBe(200);
+    } finally {
+      await fresh.stop();
+    }
+  });
+
+  test("a flood from one person is refused without holding up anyone else's messages", async () => {
+    const fresh = await startServer({ env: { RATE_LIMIT_SCALE: "1" } });
+    try {
+      const [mallory, alice, bob] = (await Promise.all(["mallory", "alice", "bob"].map((n) => signup(fresh, n, fromAddress())))) as [Person, Person, Person];
+      const victim = (await startThread(fresh, mallory, bob)).thread.id;
+      const { thread } = await startThread(fresh, alice, bob);
+      const watcher = await SocketClient.open(fresh, bob);
+      await watcher.subscribe(thread.id);
+      // 32 requests at a time from mallory, for as long as alice is talking.
+      let flooding = true;
+      const answers: number[] = [];
+      const started = Date.now();
+      const flood = Promise.all(
+        Array.from({ length: 32 }, async (_, w) => {
+          for (let i = 0; flooding; i++) answers.push((await api(fresh, mallory, "POST", `/api/v1/threads/${victim}/messages`, { text: `spam ${w}.${i}` })).status);
+        }),
+      );
+      await Bun.sleep(200);
+      const acks: number[] = [];
+      for (let i = 0; i < 5; i++) acks.push((await api(fresh, alice, "POST", `/api/v1/threads/${thread.id}/messages`, { text: `hello ${i}` })).status);
+      await watcher.until(() => watcher.messagesOf(thread.id).length === 5);
+      flooding = false;
+      await flood;
+      const seconds = (Date.now() - started) / 1000;
+      count("inputs", answers.length + 5);
+      count("refused", answers.filter((c) => c === 429).length);
+      // alice's messages all went through, in order, while the flood was on.
+      expect(acks).toEqual([201, 201, 201, 201, 201]);
+      expect(watcher.messagesOf(thread.id).map((f) => f.message.text)).toEqual([0, 1, 2, 3, 4].map((i) => `hello ${i}`));
+      // mallory got her burst and her rate through, the rest were refused, and nothing erred.
+      expect(answers.length).toBeGreaterThan(100);
+      expect(answers.filter((c) => c === 201).length).toBeLessThanOrEqual(30 + Math.ceil(10 * seconds) + 1);
+      expect(answers.every((c) => c === 201 || c === 429)).toBe(true);
+      watcher.close();
+    } finally {
+      await fresh.stop();
+    }
+  });
+
   test("sockets per person, subscriptions per socket, event streams per person", async () => {
     const [alice, , threadId] = await friends();
     const sockets: SocketClient[] = [];
@@ -399,6 +462,19 @@ describe("rate limits", () => {
     for (let i = 0; i < 101; i++) one.send({ type: "subscribe", threadId });
     // Subscribing again to the same thread replaces the subscription: still one.
     await one.until((f) => f.filter((x) => x.type === "subscribed").length === 101);
+    // 99 more threads fill the socket's 100 subscriptions; the 101st is refused, and the
+    // socket lives on with the ones it has.
+    const [bob, carol] = await Promise.all([signup(server, "bob"), signup(server, "carol")]);
+    const groups: number[] = [];
+    for (let i = 0; i < 100; i++) groups.push((await api(server, alice, "POST", "/api/v1/threads", { participants: [bob.username, carol.username], title: `g${i}` })).body.thread.id);
+    for (const id of groups.slice(0, 99)) await one.subscribe(id);
+    count("inputs");
+    one.send({ type: "subscribe", threadId: groups[99] });
+    const refused = await one.next((f) => f.type === "error" && f.threadId === groups[99]);
+    expect(refused.message).toContain("at most 100");
+    count("refused");
+    await api(server, bob, "POST", `/api/v1/threads/${groups[0]}/messages`, { text: "still following" });
+    expect((await one.next((f) => f.type === "message" && f.message.threadId === groups[0])).message.text).toBe("still following");
     const streams: SseClient[] = [];
     for (let i = 0; i < 20; i++) streams.push(await SseClient.open(server, alice, `/api/v1/threads/${threadId}/events`));
     count("inputs");
