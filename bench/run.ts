@@ -35,7 +35,7 @@ const flag = (name: string, fallback: number) => Number([...args].find((a) => a.
 
 const SIZE = {
   pairs: flag("pairs", quick ? 100 : 500),
-  rates: quick ? [1000, 2000, 4000] : [1000, 2500, 5000, 7500, 10_000, 15_000, 20_000, 25_000, 30_000, 40_000, 50_000],
+  rates: quick ? [1000, 2500, 5000, 10_000] : [1000, 2500, 5000, 6000, 7000, 8000, 9000, 10_000, 12_500, 15_000, 20_000, 25_000, 30_000, 40_000, 50_000],
   stepMs: quick ? 3000 : 8000,
   warmupMs: quick ? 1000 : 2000,
   fanoutSockets: quick ? 200 : 1000,

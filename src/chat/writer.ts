@@ -6,7 +6,7 @@
 // those locks, takes the next seqs and stores the rows, so seq order is commit order with no
 // gaps. A thread is never in two transactions at once: one sender's messages keep their order.
 // Nothing is resolved before its transaction commits.
-import type { Db, Sql } from "../db/client.ts";
+import type { Db, PipelinedTx } from "../db/client.ts";
 import { isUnavailable } from "../errors.ts";
 import { messages as q, threads as threadsQ, type MessageRow } from "../db/queries.ts";
 import { AppError, notFound } from "../errors.ts";
@@ -46,6 +46,12 @@ export class MessageWriter {
   private inFlight = 0;
   private busyThreads = new Set<number>();
   private idleWaiters: (() => void)[] = [];
+  /**
+   * Committed batches not yet published and answered. Publishing a batch is real work (counters,
+   * frames, the bus), and the next batch need not wait for it: it goes to the database first,
+   * and the publishing happens while the database works on it.
+   */
+  private unpublished: (() => void)[] = [];
 
   constructor(
     private readonly db: Db,
@@ -79,50 +85,66 @@ export class MessageWriter {
       const threads = new Set(batch.map((r) => r.threadId));
       for (const id of threads) this.busyThreads.add(id);
       this.inFlight++;
-      void this.flush(batch).finally(() => {
+      void this.flush(batch).then((publish) => {
         for (const id of threads) this.busyThreads.delete(id);
         this.inFlight--;
+        this.unpublished.push(publish);
+        // The next batch's statements go out first (store() publishes this one once they have).
         this.pump();
+        if (this.inFlight === 0) this.publish();
         if (this.inFlight === 0 && this.queue.length === 0) for (const done of this.idleWaiters.splice(0)) done();
       });
     }
   }
 
-  private async flush(batch: Pending[]): Promise<void> {
+  /** Publishes and answers committed batches, in commit order. */
+  private publish = (): void => {
+    for (const publish of this.unpublished.splice(0)) publish();
+  };
+
+  /**
+   * Stores a batch; resolves (never rejects) with what publishes and answers it: the committed
+   * messages go out and their senders hear back, or the refused ones hear why.
+   */
+  private async flush(batch: Pending[]): Promise<() => void> {
     let outcomes: Outcome[];
     try {
-      outcomes = await this.db.transaction((tx) => store(tx, batch));
+      // Once this batch's statements are sent (postgres.js writes them in setImmediate), the
+      // batches before it are published.
+      outcomes = await this.db.pipelined((tx) => store(tx, batch, () => setImmediate(this.publish)));
     } catch (err) {
       if (batch.length > 1 && isDataError(err)) {
         // One message the database will not take: try each alone, in order, one transaction
         // at a time, so it cannot sink the others or let them overtake each other.
-        for (const request of batch) await this.flush([request]);
-        return;
+        const each: (() => void)[] = [];
+        for (const request of batch) each.push(await this.flush([request]));
+        return () => each.forEach((publish) => publish());
       }
       const error = isDataError(err)
         ? new AppError("invalid_text", "The database refused this message's text.")
         : new AppError("unavailable", "The message could not be stored just now. Send it again with the same clientId: it is stored once.");
       if (!isUnavailable(err)) this.log(err);
-      for (const request of batch) request.reject(error);
-      return;
+      return () => batch.forEach((request) => request.reject(error));
     }
-    // Retried sends are published again too: if the first publisher died before publishing,
-    // this is how the message gets out; where it did get out, sequencers drop the repeat.
-    this.onCommit(outcomes.flatMap((outcome) => ("ok" in outcome ? [outcome.ok] : [])));
-    outcomes.forEach((outcome, i) => {
-      if ("ok" in outcome) batch[i]!.resolve(outcome.ok);
-      else batch[i]!.reject(outcome.error);
-    });
+    return () => {
+      // Retried sends are published again too: if the first publisher died before publishing,
+      // this is how the message gets out; where it did get out, sequencers drop the repeat.
+      this.onCommit(outcomes.flatMap((outcome) => ("ok" in outcome ? [outcome.ok] : [])));
+      outcomes.forEach((outcome, i) => {
+        if ("ok" in outcome) batch[i]!.resolve(outcome.ok);
+        else batch[i]!.reject(outcome.error);
+      });
+    };
   }
 }
 
-async function store(tx: Sql, batch: Pending[]): Promise<Outcome[]> {
+async function store(tx: PipelinedTx, batch: Pending[], sent: () => void): Promise<Outcome[]> {
   const threadIds = [...new Set(batch.map((r) => r.threadId))];
   const retried = batch.filter((r) => r.clientId !== null);
   // One round trip: the lock first, then what must be read under it. postgres.js pipelines
   // statements issued together on a transaction's connection, and PostgreSQL runs them in
   // the order sent, so the reads after the lock see the locked state.
-  const [lockedRows, memberRows, blockedRows, earlierRows] = await Promise.all([
+  const reads = Promise.all([
     q.lockThreads(tx, threadIds),
     q.members(tx, threadIds),
     q.blockedSenders(tx, batch.map((r) => r.threadId), batch.map((r) => r.sender.id)),
@@ -130,6 +152,8 @@ async function store(tx: Sql, batch: Pending[]): Promise<Outcome[]> {
       ? q.findByClientIds(tx, retried.map((r) => r.threadId), retried.map((r) => r.sender.id), retried.map((r) => r.clientId!))
       : Promise.resolve([] as MessageRow[]),
   ]);
+  sent(); // Promise.all has started them: they are on their way
+  const [lockedRows, memberRows, blockedRows, earlierRows] = await reads;
   const locked = new Map(lockedRows.map((t) => [t.id, t]));
   const lastSeq = new Map(lockedRows.map((t) => [t.id, t.lastSeq]));
   const members = new Map<number, number[]>();
@@ -186,8 +210,11 @@ async function store(tx: Sql, batch: Pending[]): Promise<Outcome[]> {
   let rowOf = (_index: number): MessageRow => {
     throw new Error("no rows inserted");
   };
-  if (inserts.length > 0) {
-    const rows = await q.storeBatch(
+  if (inserts.length === 0) {
+    await tx.commit();
+  } else {
+    // Everything left is decided already, so it goes in one round trip with the COMMIT.
+    const stored = q.storeBatch(
       tx,
       inserts.map((i) => i.request.threadId),
       inserts.map((i) => i.seq),
@@ -197,19 +224,20 @@ async function store(tx: Sql, batch: Pending[]): Promise<Outcome[]> {
       inserts.map(() => "text"),
       inserts.map(() => null),
     );
-    const advanced = [...new Set(inserts.map((i) => i.request.threadId))];
     // A 1:1 whose other side declined it (and left) comes back to them as a new request.
-    for (const id of advanced) {
-      const t = locked.get(id)!;
-      if (t.kind !== "direct" || members.get(id)!.length >= 2) continue;
-      for (const { userId } of await threadsQ.rejoinDirect(tx, id)) members.get(id)!.push(userId);
-    }
+    const rejoined = [...new Set(inserts.map((i) => i.request.threadId))]
+      .filter((id) => locked.get(id)!.kind === "direct" && members.get(id)!.length < 2)
+      .map(async (id) => ({ id, rows: await threadsQ.rejoinDirect(tx, id) }));
     // Answering a message request accepts it.
-    for (const key of new Set(inserts.map((i) => `${i.request.threadId}:${i.request.sender.id}`))) {
-      if (!requested.has(key)) continue;
-      const [threadId, userId] = key.split(":").map(Number) as [number, number];
-      await threadsQ.accept(tx, threadId, userId);
-    }
+    const accepted = [...new Set(inserts.map((i) => `${i.request.threadId}:${i.request.sender.id}`))]
+      .filter((key) => requested.has(key))
+      .map((key) => {
+        const [threadId, userId] = key.split(":").map(Number) as [number, number];
+        return threadsQ.accept(tx, threadId, userId);
+      });
+    const committed = tx.commit();
+    const [rows, rejoins] = await Promise.all([stored, Promise.all(rejoined), Promise.all(accepted), committed]);
+    for (const { id, rows: back } of rejoins) for (const { userId } of back) members.get(id)!.push(userId);
     const bySeq = new Map(rows.map((row) => [`${row.threadId}:${row.seq}`, row]));
     rowOf = (index) => bySeq.get(`${inserts[index]!.request.threadId}:${inserts[index]!.seq}`)!;
   }

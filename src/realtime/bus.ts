@@ -32,10 +32,18 @@ export function memoryBus(handler: BusHandler): Bus {
   };
 }
 
-interface Envelope {
-  /** The instance that published: it delivered locally already and skips its own echo. */
-  o: string;
-  e: BusEvent;
+/**
+ * What goes through Redis: the publishing instance's id, a newline, the event as JSON. The
+ * publisher delivered locally already, and its own echo is recognised (and dropped) by that
+ * prefix without parsing the event. An instance id holds no newline (see below), JSON none raw.
+ */
+const SEPARATOR = 0x0a;
+
+/** Every publish of one tick (a batch's messages and their feeds) goes in one script call. */
+const PUBLISH_MANY = `for i = 1, #ARGV, 2 do redis.call('PUBLISH', ARGV[i], ARGV[i + 1]) end`;
+
+interface PublishMany {
+  parleyPublishMany(...channelsAndPayloads: string[]): Promise<unknown>;
 }
 
 export function redisBus(url: string, names: RedisNames, instanceId: string, handler: BusHandler, log: Logger): Bus {
@@ -45,6 +53,9 @@ export function redisBus(url: string, names: RedisNames, instanceId: string, han
   // A subscribing connection can do nothing else, so publishing has its own.
   // The publishing connection pipelines a tick's publishes (a batch's messages and feeds).
   const pub = new Redis(url, { ...options, enableAutoPipelining: true, connectionName: `parley-pub-${instanceId}` });
+  pub.defineCommand("parleyPublishMany", { numberOfKeys: 0, lua: PUBLISH_MANY });
+  const origin = Buffer.from(instanceId.replace(/\s/g, "_"));
+  const prefix = `${origin.toString()}\n`;
   const sub = new Redis(url, { ...options, connectionName: `parley-sub-${instanceId}` });
   const wanted = new Set<string>();
   let resync: () => void = () => {};
@@ -67,24 +78,32 @@ export function redisBus(url: string, names: RedisNames, instanceId: string, han
     connectedBefore = true;
   });
   sub.on("messageBuffer", (name: Buffer, payload: Buffer) => {
-    let envelope: Envelope;
+    const end = payload.indexOf(SEPARATOR);
+    if (end < 0 || (end === origin.length && payload.compare(origin, 0, origin.length, 0, end) === 0)) return;
+    let event: BusEvent;
     try {
-      envelope = JSON.parse(payload.toString());
+      event = JSON.parse(payload.subarray(end + 1).toString());
     } catch {
       return;
     }
-    if (envelope.o === instanceId) return;
-    handler(names.topicOfChannel(name.toString()), envelope.e);
+    handler(names.topicOfChannel(name.toString()), event);
   });
+
+  // Publishes wait for the end of the tick, then go to Redis together.
+  let outbox: string[] = [];
+  const send = () => {
+    const batch = outbox;
+    outbox = [];
+    const sent = batch.length === 2 ? pub.publish(batch[0]!, batch[1]!) : (pub as unknown as PublishMany).parleyPublishMany(...batch);
+    sent.catch((err: Error) => log.warn(`redis publish (${batch.length / 2} events): ${err.message}`));
+  };
 
   return {
     kind: "redis",
     publish(topic, event) {
       handler(topic, event);
-      const envelope: Envelope = { o: instanceId, e: event };
-      pub.publish(names.channel(topic), JSON.stringify(envelope)).catch((err: Error) => {
-        log.warn(`redis publish ${topic}: ${err.message}`);
-      });
+      if (outbox.length === 0) queueMicrotask(send);
+      outbox.push(names.channel(topic), prefix + JSON.stringify(event));
     },
     subscribe: async (topic) => {
       const name = names.channel(topic);
