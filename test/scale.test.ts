@@ -61,6 +61,39 @@ describe.skipIf(!multi)("two instances, one PostgreSQL, one Redis", () => {
     expect(b.running.core.fanout.topicCount()).toBe(1);
   }, 60_000);
 
+  test("a group spread over A and B: each member's feed, wherever it is open, hears of each message once", async () => {
+    const a = await startServer();
+    const b = await startServer();
+    cleanups.push(a.stop, b.stop);
+    const people = await Promise.all(range(1, 6).map((i) => signup(i % 2 ? a : b, `grp${i}`)));
+    const created = await api(a, people[0]!, "POST", "/api/v1/threads", { participants: people.slice(1).map((p) => p.username), title: "spread" });
+    expect(created.status).toBe(201);
+    const threadId: number = created.body.thread.id;
+    // Everyone follows their own feed, on the instance they signed up on; the first also in a
+    // second tab on the other instance.
+    const feeds = await Promise.all(
+      [...people.map((p, i) => [p, i % 2 ? b : a] as const), [people[0]!, b] as const].map(async ([person, server]) => {
+        const ws = await SocketClient.open(server, person);
+        ws.send({ type: "subscribe", feed: "me" });
+        await ws.next((f) => f.type === "subscribed" && f.feed === "me");
+        return { person, ws };
+      }),
+    );
+    for (let i = 0; i < 12; i++) {
+      const from = people[i % people.length]!;
+      const res = await api(i % 2 ? b : a, from, "POST", `/api/v1/threads/${threadId}/messages`, { text: `spread ${i}` });
+      expect(res.status).toBe(201);
+    }
+    const heard = (ws: SocketClient) =>
+      ws.frames.filter((f) => f.type === "feed" && f.change === "message" && f.thread.id === threadId).map((f) => f.message.text);
+    for (const { ws } of feeds) await ws.until(() => heard(ws).length >= 12, 10_000);
+    await Bun.sleep(200); // a repeat would arrive by now
+    for (const { ws } of feeds) {
+      expect(heard(ws)).toEqual(range(0, 11).map((i) => `spread ${i}`));
+      ws.close();
+    }
+  }, 60_000);
+
   test("Redis restarted empty in the middle of traffic: delivery resumes by itself, nothing acknowledged is lost, counters are right", async () => {
     const redis = await startRedis();
     cleanups.push(redis.stop);

@@ -39,6 +39,11 @@ export async function changedSince(core: Core, viewer: UserRef, since: number): 
   return threads.sort((a, b) => changedAt(a) - changedAt(b));
 }
 
+/**
+ * One event object for every member: each layer below serializes and renders it once, however
+ * many feeds it goes to (a message in a group of 500 is one event, not 500).
+ */
 export function publishFeed(core: Core, userIds: readonly number[], change: FeedChange, cursor: string = feedCursor()): void {
-  for (const userId of userIds) core.bus.publish(topics.user(userId), { type: "feed", userId, cursor, change });
+  const event = { type: "feed", cursor, change } as const;
+  for (const userId of userIds) core.bus.publish(topics.user(userId), event);
 }

@@ -39,8 +39,19 @@ export function memoryBus(handler: BusHandler): Bus {
  */
 const SEPARATOR = 0x0a;
 
-/** Every publish of one tick (a batch's messages and their feeds) goes in one script call. */
-const PUBLISH_MANY = `for i = 1, #ARGV, 2 do redis.call('PUBLISH', ARGV[i], ARGV[i + 1]) end`;
+/**
+ * Every publish of one tick (a batch's messages and their feeds) goes in one script call, and
+ * an event published to many channels (a group's feeds) travels once. ARGV is a run of groups:
+ * n, payload, then the n channels it goes to.
+ */
+const PUBLISH_MANY = `
+local i = 1
+while i <= #ARGV do
+  local n = tonumber(ARGV[i])
+  local payload = ARGV[i + 1]
+  for j = 1, n do redis.call('PUBLISH', ARGV[i + 1 + j], payload) end
+  i = i + 2 + n
+end`;
 
 interface PublishMany {
   parleyPublishMany(...channelsAndPayloads: string[]): Promise<unknown>;
@@ -91,11 +102,16 @@ export function redisBus(url: string, names: RedisNames, instanceId: string, han
 
   // Publishes wait for the end of the tick, then go to Redis together.
   let outbox: string[] = [];
+  let events = 0;
+  let last: { event: BusEvent; countAt: number } | null = null;
   const send = () => {
     const batch = outbox;
+    const sentEvents = events;
     outbox = [];
-    const sent = batch.length === 2 ? pub.publish(batch[0]!, batch[1]!) : (pub as unknown as PublishMany).parleyPublishMany(...batch);
-    sent.catch((err: Error) => log.warn(`redis publish (${batch.length / 2} events): ${err.message}`));
+    events = 0;
+    last = null;
+    const sent = batch[0] === "1" && batch.length === 3 ? pub.publish(batch[2]!, batch[1]!) : (pub as unknown as PublishMany).parleyPublishMany(...batch);
+    sent.catch((err: Error) => log.warn(`redis publish (${sentEvents} events): ${err.message}`));
   };
 
   return {
@@ -103,7 +119,14 @@ export function redisBus(url: string, names: RedisNames, instanceId: string, han
     publish(topic, event) {
       handler(topic, event);
       if (outbox.length === 0) queueMicrotask(send);
-      outbox.push(names.channel(topic), prefix + JSON.stringify(event));
+      events++;
+      if (last?.event === event) {
+        outbox[last.countAt] = String(Number(outbox[last.countAt]) + 1);
+        outbox.push(names.channel(topic));
+        return;
+      }
+      last = { event, countAt: outbox.length };
+      outbox.push("1", prefix + JSON.stringify(event), names.channel(topic));
     },
     subscribe: async (topic) => {
       const name = names.channel(topic);

@@ -56,8 +56,8 @@ export type FeedChange =
 export type BusEvent =
   /** On thread:<id>: a stored message, in seq order. */
   | { type: "message"; message: Message }
-  /** On user:<id>: a change in that person's list. */
-  | { type: "feed"; userId: number; cursor: string; change: FeedChange }
+  /** On user:<id>: a change in that person's list (whose, the topic says). */
+  | { type: "feed"; cursor: string; change: FeedChange }
   /** On thread:<id> of a 1:1: how far a member has read (both of them share receipts). */
   | { type: "receipt"; threadId: number; userId: number; readSeq: number }
   /** On thread:<id>: someone is typing. Never stored. */

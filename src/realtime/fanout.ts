@@ -62,8 +62,10 @@ interface TopicState {
   filling: boolean;
 }
 
+/** Renderings by event: one event published to many topics (a group's feeds) renders once. */
+const rendered = new WeakMap<BusEvent, Partial<Record<Rendering, string>>>();
+
 class LazyDelivery implements Delivery {
-  private cache: Partial<Record<Rendering, string>> = {};
   constructor(
     readonly topic: Topic,
     readonly event: BusEvent,
@@ -73,7 +75,9 @@ class LazyDelivery implements Delivery {
     return seqOf(this.event);
   }
   frame(rendering: Rendering) {
-    return (this.cache[rendering] ??= this.render(this.event, rendering));
+    let cache = rendered.get(this.event);
+    if (!cache) rendered.set(this.event, (cache = {}));
+    return (cache[rendering] ??= this.render(this.event, rendering));
   }
 }
 
