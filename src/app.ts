@@ -1,5 +1,5 @@
-// createApp(core): every route, the WebSocket, health and static files, and the one place
-// where errors become HTTP. It never listens; main.ts and the tests do.
+// createApp(core): every route, the WebSocket (realtime/upgrade.ts), health and static
+// files, and the one place where errors become HTTP. It never listens; main.ts and the tests do.
 import { Elysia } from "elysia";
 import { html } from "@elysiajs/html";
 import type { Core } from "./core.ts";
@@ -10,13 +10,8 @@ import { chatRoutes } from "./web/chat-pages.tsx";
 import { peoplePages } from "./web/people-pages.tsx";
 import { serveAsset } from "./web/assets.ts";
 import { health } from "./web/health.ts";
-import { authenticate, SESSION_COOKIE } from "./web/auth.ts";
-import { isAllowedOrigin } from "./auth/origin.ts";
-import { Connection } from "./realtime/socket.ts";
-import { CLOSE, MAX_SOCKETS_PER_PERSON } from "./realtime/live.ts";
+import { socketRoute } from "./realtime/upgrade.ts";
 import { errorPage } from "./web/error-page.tsx";
-import type { Session } from "./auth/session.ts";
-import { blockedIds } from "./chat/blocks.ts";
 
 /** Request bodies past this are refused with 413: 10,000 emoji, form-encoded, fit well inside. */
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -34,10 +29,6 @@ const SECURITY_HEADERS = {
   "content-security-policy":
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
 };
-
-const connections = new WeakMap<object, Connection>();
-/** The session an upgrade request authenticated, for the socket it becomes. */
-const sessionOf = new WeakMap<Request, { session: Session; blocked: ReadonlySet<number> } | null>();
 
 export interface AppOptions {
   /** Seconds an idle HTTP connection is kept (event streams opt out). Bun's default when unset. */
@@ -117,44 +108,7 @@ export function createApp(core: Core, options: AppOptions = {}) {
     .use(pageRoutes(core))
     .use(chatRoutes(core))
     .use(peoplePages(core))
-    .ws("/api/v1/ws", {
-      // The array form: a plain function here would run twice per upgrade (Elysia 1.4).
-      beforeHandle: [async ({ request, headers, cookie, set }) => {
-        const auth = await authenticate(core, headers, cookie[SESSION_COOKIE]?.value as string | undefined);
-        const origin = request.headers.get("origin");
-        // Cross-site WebSocket hijacking: a browser sends the cookie with any page's upgrade,
-        // so a cookie-authenticated upgrade must come from our own origin; Origin is checked
-        // exactly, and a missing one is refused too. Bearer clients are not browsers.
-        const originOk = origin === null ? auth.via !== "cookie" : isAllowedOrigin(origin, request, core.config.allowedOrigins);
-        if (!originOk) {
-          set.status = 403;
-          return "Forbidden: WebSocket upgrade from a foreign origin.";
-        }
-        if (auth.session && core.live.countOf(auth.session.user.id, "ws") >= MAX_SOCKETS_PER_PERSON) {
-          set.status = 429;
-          set.headers["retry-after"] = "30";
-          return `Too many sockets: at most ${MAX_SOCKETS_PER_PERSON} open at once. Close some and try again.`;
-        }
-        sessionOf.set(request, auth.session ? { session: auth.session, blocked: await blockedIds(core, auth.session.user.id) } : null);
-      }],
-      open(ws) {
-        const opened = sessionOf.get(ws.data.request);
-        if (!opened) {
-          // Opened only to say why, with a code that tells clients not to retry as they are.
-          ws.close(CLOSE.unauthenticated, "unauthenticated: log in again");
-          return;
-        }
-        const format = ws.data.query.view === "html" ? "html" : "json";
-        connections.set(ws.raw, new Connection(core, ws.raw, opened.session, format, opened.blocked));
-      },
-      message(ws, message) {
-        connections.get(ws.raw)?.handle(message);
-      },
-      close(ws) {
-        connections.get(ws.raw)?.onClosed();
-        connections.delete(ws.raw);
-      },
-    });
+    .use(socketRoute(core));
 }
 
 export type App = ReturnType<typeof createApp>;

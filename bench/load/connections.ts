@@ -41,7 +41,9 @@ export async function connections(parts: ConnectionPlanItem[][], serverPids: num
     reader.releaseLock();
   }
   const elapsed = performance.now() - started;
-  await Bun.sleep(2000); // let the server settle before reading its memory
+  // Idle means idle: give the collector and the allocator a few seconds to hand back what
+  // connecting left behind (read at 2 s, the same sockets weigh about 1.3 KiB more).
+  await Bun.sleep(6000);
   const after = serverPids.reduce((sum, pid) => sum + rssBytes(pid), 0);
   for (const worker of workers) {
     worker.stdin.end();

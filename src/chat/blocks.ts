@@ -56,8 +56,12 @@ export function blockedBy(core: Core, me: UserRef): Promise<UserRow[]> {
   return q.list(core.db, me.id);
 }
 
-export async function blockedIds(core: Core, userId: number): Promise<Set<number>> {
-  return new Set((await q.blockedIds(core.db, userId)).map((r) => r.blockedId));
+/** Most people block nobody: they all share this one (every open socket holds its person's set). */
+const NOBODY: ReadonlySet<number> = new Set();
+
+export async function blockedIds(core: Core, userId: number): Promise<ReadonlySet<number>> {
+  const rows = await q.blockedIds(core.db, userId);
+  return rows.length === 0 ? NOBODY : new Set(rows.map((r) => r.blockedId));
 }
 
 /**

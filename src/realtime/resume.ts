@@ -41,74 +41,101 @@ export interface CatchUp {
   release(): void;
 }
 
+/**
+ * A class, not closures: every open subscription keeps one of these for as long as it lives,
+ * and an instance holds only its fields, not the scopes (and replay callbacks) of how it began.
+ */
+class Follow implements CatchUp {
+  lastSeq = 0;
+  reset = false;
+  /** The last seq handed on; moves past lastSeq as live events are delivered. */
+  private seen = 0;
+  /** What arrived before live() was called. */
+  private buffered: Delivery[] = [];
+  private deliver: Listener | null = null;
+  /** handOff's join, waiting for the sequencer to pass what the replay read. */
+  private join: (() => void) | null = null;
+  private stopListening: (() => void) | null;
+  private released = false;
+
+  constructor(
+    private readonly core: Core,
+    private readonly topic: Topic,
+  ) {
+    this.stopListening = core.fanout.listen(topic, (d) => this.onEvent(d));
+  }
+
+  /** The replay is done: it ended at `lastSeq`, or stopped short (`reset`). */
+  replayed(lastSeq: number, reset: boolean): void {
+    this.lastSeq = this.seen = lastSeq;
+    this.reset = reset;
+    if (reset) this.release();
+  }
+
+  private onEvent(d: Delivery): void {
+    if (!this.deliver) {
+      this.buffered.push(d);
+      return;
+    }
+    this.pass(d);
+    // Published to the topic before this callback ran: joining now cannot repeat it.
+    if (this.join && d.seq !== null && d.seq >= this.seen) {
+      const join = this.join;
+      this.join = null;
+      this.stop();
+      join();
+    }
+  }
+
+  private pass(d: Delivery): void {
+    if (d.seq !== null && d.seq <= this.seen) return;
+    if (d.seq !== null) this.seen = d.seq;
+    this.deliver!(d);
+  }
+
+  private stop(): void {
+    this.stopListening?.();
+    this.stopListening = null;
+  }
+
+  live(deliver: Listener, keep: boolean): void {
+    this.deliver = deliver;
+    for (const d of this.buffered.splice(0)) this.pass(d);
+    if (!keep) this.stop();
+  }
+
+  handOff(deliver: Listener, join: () => void): void {
+    this.live(deliver, true);
+    if (this.core.fanout.lastDelivered(this.topic) >= this.seen) {
+      this.stop();
+      join();
+      return;
+    }
+    this.join = join;
+  }
+
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.stop();
+    this.core.fanout.release(this.topic);
+  }
+}
+
 async function follow(core: Core, topic: Topic, replay: () => Promise<{ lastSeq: number; reset: boolean }>, check: () => Promise<void> = async () => {}): Promise<CatchUp> {
   await core.fanout.acquire(topic);
-  const buffered: Delivery[] = [];
-  let onEvent: Listener = (d) => buffered.push(d);
-  let stopListening: (() => void) | null = core.fanout.listen(topic, (d) => onEvent(d));
-  let released = false;
-  const release = () => {
-    if (released) return;
-    released = true;
-    stopListening?.();
-    stopListening = null;
-    core.fanout.release(topic);
-  };
-  let replayed: { lastSeq: number; reset: boolean };
+  const following = new Follow(core, topic);
   try {
     // Checked again now that this instance hears the topic: a removal committed before this
     // point fails here; one committed after it reaches the fan-out, which cuts the client off.
     await check();
-    replayed = await replay();
+    const { lastSeq, reset } = await replay();
+    following.replayed(lastSeq, reset);
   } catch (err) {
-    release();
+    following.release();
     throw err;
   }
-  if (replayed.reset) release();
-  let lastSeq = replayed.lastSeq;
-  const fresh = (d: Delivery) => d.seq === null || d.seq > lastSeq;
-  const catchUp: CatchUp = {
-    lastSeq,
-    reset: replayed.reset,
-    live(deliver, keep) {
-      for (const d of buffered.splice(0)) {
-        if (!fresh(d)) continue;
-        if (d.seq !== null) lastSeq = d.seq;
-        deliver(d);
-      }
-      if (keep) {
-        onEvent = (d) => {
-          if (!fresh(d)) return;
-          if (d.seq !== null) lastSeq = d.seq;
-          deliver(d);
-        };
-      } else {
-        stopListening?.();
-        stopListening = null;
-      }
-    },
-    handOff(deliver, join) {
-      catchUp.live(deliver, true);
-      if (core.fanout.lastDelivered(topic) >= lastSeq) {
-        stopListening?.();
-        stopListening = null;
-        join();
-        return;
-      }
-      const carry = onEvent;
-      onEvent = (d) => {
-        carry(d);
-        // Published to the topic before this callback ran: joining now cannot repeat it.
-        if (d.seq !== null && d.seq >= lastSeq) {
-          stopListening?.();
-          stopListening = null;
-          join();
-        }
-      };
-    },
-    release,
-  };
-  return catchUp;
+  return following;
 }
 
 /** Whether a message is the line that took `userId` out of its thread. */
