@@ -6,6 +6,10 @@
 // those locks, takes the next seqs and stores the rows, so seq order is commit order with no
 // gaps. A thread is never in two transactions at once: one sender's messages keep their order.
 // Nothing is resolved before its transaction commits.
+//
+// Usually one transaction is in flight: batches stay large and cheap. A second one starts only
+// behind a backlog (SECOND_AT waiting sends), so the database and this process both keep busy
+// when the sends come faster than one transaction at a time can take them.
 import type { Db, PipelinedTx } from "../db/client.ts";
 import { isUnavailable } from "../errors.ts";
 import { messages as q, threads as threadsQ, type MessageRow } from "../db/queries.ts";
@@ -13,7 +17,9 @@ import { AppError, notFound } from "../errors.ts";
 import type { Message, ThreadHead, UserRef } from "../realtime/events.ts";
 
 /** Transactions in flight at once; each holds a pool connection. */
-const MAX_IN_FLIGHT = 1;
+const MAX_IN_FLIGHT = 2;
+/** Waiting sends that justify a transaction beside the one in flight. */
+const SECOND_AT = 200;
 /** Rows per transaction: bounds the statement size and the lock time. */
 const MAX_BATCH = 500;
 
@@ -72,15 +78,18 @@ export class MessageWriter {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  private pump(): void {
-    while (this.inFlight < MAX_IN_FLIGHT && this.queue.length > 0) {
+  /** Starts what may start; says whether it started anything. */
+  private pump(): boolean {
+    let started = false;
+    while (this.inFlight < MAX_IN_FLIGHT && this.queue.length > (this.inFlight === 0 ? 0 : SECOND_AT)) {
       const batch: Pending[] = [];
       const rest: Pending[] = [];
       for (const request of this.queue) {
         if (batch.length < MAX_BATCH && !this.busyThreads.has(request.threadId)) batch.push(request);
         else rest.push(request);
       }
-      if (batch.length === 0) return;
+      if (batch.length === 0) break;
+      started = true;
       this.queue = rest;
       const threads = new Set(batch.map((r) => r.threadId));
       for (const id of threads) this.busyThreads.add(id);
@@ -90,11 +99,11 @@ export class MessageWriter {
         this.inFlight--;
         this.unpublished.push(publish);
         // The next batch's statements go out first (store() publishes this one once they have).
-        this.pump();
-        if (this.inFlight === 0) this.publish();
+        if (!this.pump()) this.publish();
         if (this.inFlight === 0 && this.queue.length === 0) for (const done of this.idleWaiters.splice(0)) done();
       });
     }
+    return started;
   }
 
   /** Publishes and answers committed batches, in commit order. */
