@@ -54,7 +54,7 @@ while i <= #ARGV do
 end`;
 
 interface PublishMany {
-  parleyPublishMany(...channelsAndPayloads: string[]): Promise<unknown>;
+  parleyPublishMany(...groups: string[]): Promise<unknown>;
 }
 
 export function redisBus(url: string, names: RedisNames, instanceId: string, handler: BusHandler, log: Logger): Bus {
