@@ -201,6 +201,25 @@ describe("the socket", () => {
     await expect(SocketClient.open(server, alice, { origin: "http://evil.example" })).rejects.toThrow();
   });
 
+  test("frames that are not JSON objects get a bad_request frame, the socket stays open, nothing is stored", async () => {
+    const before = await stored();
+    const socket = await SocketClient.open(server, alice);
+    for (const frame of ["hello", "{not json", "42", "[1,2]", '"send"', "null"]) {
+      socket.send(frame);
+      expect(await socket.next((f) => f.type === "error")).toMatchObject({ code: "bad_request", message: "A frame is a JSON object with a type." });
+    }
+    socket.ws.send(new Uint8Array([0x7b, 0x7d])); // "{}" as a binary frame: not ours either
+    expect(await socket.next((f) => f.type === "error")).toMatchObject({ code: "bad_request" });
+    socket.send({ type: "ping", id: 1 });
+    expect(await socket.next((f) => f.type === "pong")).toMatchObject({ id: 1 });
+    socket.close();
+    expect(await stored()).toEqual(before);
+    // A plain request to the socket's address is told what it is.
+    const plain = await fetch(`${server.url}/api/v1/ws`, { headers: { authorization: `Bearer ${alice.token}` } });
+    expect(plain.status).toBe(426);
+    expect(await plain.text()).toContain("WebSocket");
+  });
+
   test("a socket without a valid session is closed with 4401, which says: log in, do not retry", async () => {
     const socket = await SocketClient.open(server, { ...alice, token: "bad.token" });
     expect((await socket.closed).code).toBe(4401);
