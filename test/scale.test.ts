@@ -195,7 +195,8 @@ describe.skipIf(!throughCaddy)("behind Caddy", () => {
     for (const f of followers) await f.waitFor(range(1, stored), 30_000);
     for (const f of followers) f.stop();
     for (const f of followers) exactlyOnceInOrder(f.seqs, range(1, stored));
-    expect(followers.some((f) => f.reconnects >= 3)).toBe(true);
+    // Wherever Caddy placed it, every follower was on one of the last two instances stopped.
+    expect(followers.map((f) => f.reconnects >= 2)).toEqual([true, true, true]);
     // Each graceful stop exited cleanly, well within 10 s.
     for (const stop of stops) {
       expect(stop.code).toBe(0);
