@@ -7,6 +7,7 @@ import m0001 from "../../sql/migrations/0001_core.sql" with { type: "text" };
 import m0002 from "../../sql/migrations/0002_feed.sql" with { type: "text" };
 import m0003 from "../../sql/migrations/0003_groups_blocks.sql" with { type: "text" };
 import m0004 from "../../sql/migrations/0004_hot_threads.sql" with { type: "text" };
+import m0005 from "../../sql/migrations/0005_lean_messages.sql" with { type: "text" };
 
 export interface Migration {
   version: number;
@@ -19,6 +20,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 2, name: "feed", sql: m0002 },
   { version: 3, name: "groups_blocks", sql: m0003 },
   { version: 4, name: "hot_threads", sql: m0004 },
+  { version: 5, name: "lean_messages", sql: m0005 },
 ];
 
 // Any constant works as long as every instance uses the same one ("parley" in ASCII).
