@@ -8,6 +8,7 @@
 //   bun run bench --quick     about a minute: smaller, shorter steps (CI runs this as a smoke check)
 //   bun run bench --big       scenario 3 with 50,000 sockets over several instances and client processes
 //   --only=relay,cross,fanout,connections,pages   --profile (CPU profiles of the server)
+//   --rates=1000,5000 (the relay's offered rates)   --limits=off (rate limits unchecked; they are on, scaled x1000, by default)
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, totalmem, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -29,13 +30,16 @@ const args = new Set(process.argv.slice(2));
 const quick = args.has("--quick");
 const big = args.has("--big");
 const profile = args.has("--profile");
+/** Rate limits off entirely (RATE_LIMIT_SCALE=0): what the limit checks cost, by difference. */
+const limitsOff = args.has("--limits=off");
 const only = [...args].find((a) => a.startsWith("--only="))?.slice(7).split(",");
 const wants = (name: string) => !only || only.includes(name);
 const flag = (name: string, fallback: number) => Number([...args].find((a) => a.startsWith(`--${name}=`))?.split("=")[1] ?? fallback);
 
 const SIZE = {
   pairs: flag("pairs", quick ? 100 : 500),
-  rates: quick ? [1000, 2500, 5000, 10_000] : [1000, 2500, 5000, 6000, 7000, 8000, 9000, 10_000, 12_500, 15_000, 20_000, 25_000, 30_000, 40_000, 50_000],
+  rates: [...args].find((a) => a.startsWith("--rates="))?.slice(8).split(",").map(Number) ??
+    (quick ? [1000, 2500, 5000, 10_000] : [1000, 2500, 5000, 6000, 7000, 8000, 9000, 10_000, 12_500, 15_000, 20_000, 25_000, 30_000, 40_000, 50_000]),
   stepMs: quick ? 3000 : 8000,
   warmupMs: quick ? 1000 : 2000,
   fanoutSockets: quick ? 200 : 1000,
@@ -79,7 +83,7 @@ async function freshConfig(): Promise<Config> {
  * scaled up: one client here plays a thousand people from one address.
  */
 function parleyEnv(config: Config): Record<string, string> {
-  const base = { RATE_LIMIT_SCALE: "1000" };
+  const base = { RATE_LIMIT_SCALE: limitsOff ? "0" : "1000" };
   return config.databaseUrl
     ? { ...base, DATABASE_URL: config.databaseUrl, REDIS_URL: config.redisUrl ?? "" }
     : { ...base, DATABASE_URL: "", REDIS_URL: "", DATA_DIR: config.dataDir };
