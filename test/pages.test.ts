@@ -119,6 +119,52 @@ describe("conversations on pages", () => {
     expect(again.headers.get("location")).toBe(location);
   });
 
+  test("the list page, served again from what was kept: fresh form ids each time, each session its own token, and what changed since", async () => {
+    const { browser, username } = await signedIn("kit");
+    const bob = await signup(server, "bob");
+    const load = async (b: NoJsBrowser) => {
+      expect((await b.get("/messages")).status).toBe(200);
+      const html = b.lastHtml;
+      return {
+        html,
+        csrf: [...html.matchAll(/name="_csrf" value="([^"]+)"/g)].map((m) => m[1]),
+        clientIds: [...html.matchAll(/name="clientId" value="([^"]+)"/g)].map((m) => m[1]),
+        cursor: /data-cursor="([^"]+)"/.exec(html)?.[1],
+      };
+    };
+    // Loaded over and over: the first read keeps nothing (the cache starts listening then).
+    const loads = [await load(browser), await load(browser), await load(browser), await load(browser)];
+    for (const page of loads) {
+      expect(page.clientIds).toHaveLength(2);
+      expect(page.csrf.length).toBeGreaterThanOrEqual(3);
+      expect(new Set(page.csrf)).toEqual(new Set([loads[0]!.csrf[0]]));
+      expect(Number.isFinite(Date.parse(page.cursor!))).toBe(true);
+      expect(page.html).not.toMatch(/value="s[0-9a-f]{32}/); // no slot left unfilled
+    }
+    expect(new Set(loads.flatMap((p) => p.clientIds)).size).toBe(8);
+    expect(Date.parse(loads[3]!.cursor!)).toBeGreaterThanOrEqual(Date.parse(loads[0]!.cursor!));
+    expect(loads[3]!.html).not.toContain(bob.username);
+
+    // The same person in another browser: that session's own token, never the first one's.
+    const other = new NoJsBrowser(server);
+    await other.get("/login");
+    expect((await other.post("/login", { username, password: "password-for-tests" })).status).toBe(303);
+    const elsewhere = await load(other);
+    expect(elsewhere.csrf[0]).not.toBe(loads[0]!.csrf[0]);
+    expect(new Set(elsewhere.csrf).size).toBe(1);
+
+    // Bob writes: the next load shows the conversation, and the kept page's token still posts.
+    await api(server, bob, "POST", "/api/v1/threads", { participants: [username], text: "hi from bob" });
+    const after = await load(browser);
+    expect(after.html).toContain(bob.username);
+    expect(after.html).toContain("hi from bob");
+    const sent = await browser.post("/messages", { to: bob.username, text: "hello back", clientId: after.clientIds[0]! });
+    expect(sent.status).toBe(303);
+    const messages = (await api(server, bob, "GET", "/api/v1/threads")).body.threads;
+    expect(messages).toHaveLength(1);
+    expect(messages[0].total).toBe(2);
+  });
+
   test("a conversation: send with the form, counters, escaping, read marker", async () => {
     const { browser, username } = await signedIn("cat");
     const bob = await signup(server, "bob");

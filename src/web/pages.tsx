@@ -19,35 +19,52 @@ import type { UserRef } from "../realtime/events.ts";
 import { AuthPage } from "../../views/auth.tsx";
 import { NewGroup, NewMessage, ThreadItem, ThreadItems, ThreadsPage, type ListView, type NewGroupForm, type NewMessageForm } from "../../views/threads.tsx";
 import { ListCache } from "./list-cache.ts";
+import { PageTemplate, slot } from "./page-template.ts";
 import { clientAddress } from "./address.ts";
 
 const YEAR_S = 365 * 24 * 3600;
 
-/** This person's list (rendered) and requests, from the cache when nothing changed since. */
-async function listView(core: Core, cache: ListCache<ListView>, ctx: PageContext, me: UserRef, offset: number): Promise<ListView> {
-  const key = `${ctx.locale.lang}|${ctx.locale.timeZone}|${offset}`;
-  const cached = cache.get(me.id, key);
-  if (cached) return cached;
-  const started = Date.now();
+/** This person's list (rendered) and requests, read now. */
+async function listView(core: Core, ctx: PageContext, me: UserRef, offset: number): Promise<ListView> {
   const [page, requests] = await Promise.all([listThreads(core, me, { offset }), listThreads(core, me, { status: "request" })]);
-  const view: ListView = { items: await (<ThreadItems ctx={ctx} threads={page.threads} />), count: page.threads.length, nextOffset: page.nextOffset, requests: requests.threads };
-  await cache.set(me.id, key, view, started);
-  return view;
+  return { items: await (<ThreadItems ctx={ctx} threads={page.threads} />), count: page.threads.length, nextOffset: page.nextOffset, requests: requests.threads };
 }
 
+type ListSlot = "csrf" | "message" | "group" | "cursor";
+
 export function pageRoutes(core: Core) {
-  const cache = new ListCache<ListView>(core);
-  /** The list page, with whatever the two "new" forms hold. */
-  const listPage = async (ctx: PageContext, me: UserRef, offset: number, form: NewMessageForm, group: NewGroupForm) => {
-    const cursor = feedCursor();
-    const list = await listView(core, cache, ctx, me, offset);
+  /**
+   * The list page as it was last rendered for a person (in a language, time zone and page of the
+   * list), until something in their feed changes: a busy person reloads it far more often than
+   * their conversations change, and it is the most expensive page there is.
+   */
+  const cache = new ListCache<PageTemplate<ListSlot>>(core);
+  /**
+   * The list page, with whatever the two "new" forms hold. The cursor is taken before the list
+   * is read: the feed resumes from it, and must not skip a change made while it was read.
+   */
+  const listPage = async (ctx: PageContext, me: UserRef, offset: number, form: NewMessageForm, group: NewGroupForm, cursor = feedCursor()) => {
+    const list = await listView(core, ctx, me, offset);
     return <ThreadsPage ctx={ctx} list={list} offset={offset} form={form} group={group} cursor={cursor} />;
+  };
+  /** The list page with empty forms: from the cache, its per-request values filled in. */
+  const freshListPage = async (ctx: PageContext, me: UserRef, offset: number): Promise<string> => {
+    // A kept page is dropped as soon as the person's feed changes, so now is its cursor.
+    const values = { csrf: ctx.csrf, message: newClientId(), group: newClientId(), cursor: feedCursor() };
+    const key = `${ctx.locale.lang}|${ctx.locale.timeZone}|${offset}`;
+    const cached = cache.get(me.id, key);
+    if (cached) return cached.fill(values);
+    const started = Date.now();
+    const slotted = { ...ctx, csrf: slot("csrf") };
+    const template = new PageTemplate<ListSlot>(await listPage(slotted, me, offset, { clientId: slot("message") }, { clientId: slot("group") }, slot("cursor")));
+    await cache.set(me.id, key, template, started);
+    return template.fill(values);
   };
   /**
    * The busiest page, answered as a Response of its own: the html plugin would trim a copy of
    * the whole page to see that it is HTML, which it plainly is.
    */
-  const htmlResponse = async (page: JSX.Element, status = 200) =>
+  const htmlResponse = async (page: JSX.Element | Promise<string>, status = 200) =>
     new Response(await page, { status, headers: { "content-type": "text/html; charset=utf-8" } });
   return new Elysia()
     .use(pageContext(core))
@@ -96,7 +113,10 @@ export function pageRoutes(core: Core) {
     .get("/messages", async ({ ctx, session, query }) => {
       const me = signedIn(session);
       const to = typeof query.to === "string" ? query.to.slice(0, 64) : "";
-      return htmlResponse(listPage(ctx, me, intQuery(query.offset, "offset") ?? 0, { to, clientId: newClientId() }, { clientId: newClientId() }));
+      const offset = intQuery(query.offset, "offset") ?? 0;
+      // "New message to …" links prefill the form: rendered for this request alone.
+      if (to !== "") return htmlResponse(listPage(ctx, me, offset, { to, clientId: newClientId() }, { clientId: newClientId() }));
+      return htmlResponse(freshListPage(ctx, me, offset));
     })
     // One conversation's list item, for the live list to swap in.
     .get("/messages/threads/:id", async ({ ctx, session, params }) => (
