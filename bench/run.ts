@@ -9,6 +9,7 @@
 //   bun run bench --big       scenario 3 with 50,000 sockets over several instances and client processes
 //   --only=relay,cross,fanout,connections,pages   --profile (CPU profiles of the server)
 //   --rates=1000,5000 (the relay's offered rates)   --limits=off (rate limits unchecked; they are on, scaled x1000, by default)
+//   --pairs=N (relay pairs)   --connections=N (scenario 3's sockets); anything else stops it (bench/args.ts)
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, totalmem, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -25,27 +26,29 @@ import { dbBaseline, type DbBaseline } from "./load/db-baseline.ts";
 import { latencyChart } from "./chart.ts";
 import { note } from "./progress.ts";
 import { round } from "./stats.ts";
+import { BenchArgsError, parseBenchArgs, USAGE, type BenchArgs, type Scenario } from "./args.ts";
 
-const args = new Set(process.argv.slice(2));
-const quick = args.has("--quick");
-const big = args.has("--big");
-const profile = args.has("--profile");
-/** Rate limits off entirely (RATE_LIMIT_SCALE=0): what the limit checks cost, by difference. */
-const limitsOff = args.has("--limits=off");
-const only = [...args].find((a) => a.startsWith("--only="))?.slice(7).split(",");
-const wants = (name: string) => !only || only.includes(name);
-const flag = (name: string, fallback: number) => Number([...args].find((a) => a.startsWith(`--${name}=`))?.split("=")[1] ?? fallback);
+let args: BenchArgs;
+try {
+  args = parseBenchArgs(process.argv.slice(2));
+} catch (err) {
+  if (!(err instanceof BenchArgsError)) throw err;
+  console.error(`bench: ${err.message}\n${USAGE}`);
+  process.exit(2);
+}
+const { quick, big, profile, limitsOff } = args;
+const wants = (name: Scenario) => !args.only || args.only.includes(name);
 
 const SIZE = {
-  pairs: flag("pairs", quick ? 100 : 500),
-  rates: [...args].find((a) => a.startsWith("--rates="))?.slice(8).split(",").map(Number) ??
+  pairs: args.pairs ?? (quick ? 100 : 500),
+  rates: args.rates ??
     (quick ? [1000, 2500, 5000, 10_000] : [1000, 2500, 5000, 6000, 7000, 8000, 9000, 10_000, 12_500, 15_000, 20_000, 25_000, 30_000, 40_000, 50_000]),
   stepMs: quick ? 3000 : 8000,
   warmupMs: quick ? 1000 : 2000,
   fanoutSockets: quick ? 200 : 1000,
   /** Messages sent flat out for the deliveries-per-second figure: enough that one commit's latency is noise. */
   fanoutBurst: quick ? 500 : 1000,
-  connections: flag("connections", big ? 50_000 : quick ? 1000 : 10_000),
+  connections: args.connections ?? (big ? 50_000 : quick ? 1000 : 10_000),
   pageSeconds: quick ? 3 : 10,
   /** Per person, below the per-person connection limit. */
   socketsPerPerson: 10,
