@@ -1,5 +1,5 @@
 // Numbers: latency percentiles, and how much CPU and memory each process used.
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -64,6 +64,42 @@ export class CpuMeter {
       client: (100 * (used.user + used.system)) / 1e6 / wall,
       servers: this.pids.map((pid) => (100 * (cpuSeconds(pid) - this.others.get(pid)!)) / wall),
     };
+  }
+}
+
+/** CPU seconds of every process running `command` (its name in /proc/<pid>/stat), by pid. */
+function cpuByPid(command: string): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      if (stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")) !== command) continue;
+      const fields = stat.slice(stat.lastIndexOf(") ") + 2).split(" ");
+      out.set(Number(entry), (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND);
+    } catch {
+      // gone between the listing and the read
+    }
+  }
+  return out;
+}
+
+/**
+ * Share of one core used by all processes of a command over a stretch of wall time: all of
+ * PostgreSQL's backends, say, including those that started meanwhile. Machine-wide: whatever
+ * else those services do is in it too.
+ */
+export class CommandCpu {
+  private readonly start = performance.now();
+  private readonly before: Map<number, number>;
+  constructor(private readonly command: string) {
+    this.before = cpuByPid(command);
+  }
+  read(): number {
+    const wall = (performance.now() - this.start) / 1000;
+    let used = 0;
+    for (const [pid, seconds] of cpuByPid(this.command)) used += seconds - (this.before.get(pid) ?? 0);
+    return (100 * used) / wall;
   }
 }
 

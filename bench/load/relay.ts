@@ -2,7 +2,7 @@
 // its WebSocket; every message is stored, acknowledged to its sender and delivered to the
 // partner's socket. The rate steps up until latency breaks. Send→receive latency is measured
 // on one clock: the sender's timestamp travels in the text, and both ends are this process.
-import { CpuMeter, latency, type Latency, round } from "../stats.ts";
+import { CommandCpu, CpuMeter, latency, type Latency, round } from "../stats.ts";
 import { closeAll, openSockets } from "./sockets.ts";
 import { note } from "../progress.ts";
 import type { BenchPerson } from "../seed.ts";
@@ -14,6 +14,9 @@ export interface RelayStep {
   delivery: Latency;
   clientCpu: number;
   serverCpu: number[];
+  /** PostgreSQL's processes and Redis's, when they run on this machine (0 when not). */
+  databaseCpu: number;
+  redisCpu: number;
   errors: number;
   broken: boolean;
 }
@@ -77,6 +80,7 @@ export async function relay(options: {
     let sent = 0;
     const started = performance.now();
     let meter: CpuMeter | null = null;
+    let services: { database: CommandCpu; redis: CommandCpu } | null = null;
     let measureStart = 0;
     // Pace the sends: every millisecond, send what the rate says is due by now.
     while (performance.now() - started < options.stepMs) {
@@ -84,6 +88,7 @@ export async function relay(options: {
       if (!measuring && elapsed >= options.warmupMs) {
         measuring = true;
         meter = new CpuMeter(options.serverPids);
+        services = { database: new CommandCpu("postgres"), redis: new CommandCpu("redis-server") };
         measureStart = performance.now();
       }
       const due = Math.floor((rate * elapsed) / 1000) - sent;
@@ -96,6 +101,8 @@ export async function relay(options: {
     }
     const measuredMs = performance.now() - measureStart;
     const cpu = meter!.read();
+    const databaseCpu = services!.database.read();
+    const redisCpu = services!.redis.read();
     measuring = false;
     // Let the last ones land (they are not counted: the window has closed).
     await Bun.sleep(300);
@@ -106,6 +113,8 @@ export async function relay(options: {
       delivery: latency(deliveries),
       clientCpu: round(cpu.client)!,
       serverCpu: cpu.servers.map((c) => round(c)!),
+      databaseCpu: round(databaseCpu)!,
+      redisCpu: round(redisCpu)!,
       errors,
       broken: false,
     };
@@ -113,7 +122,7 @@ export async function relay(options: {
     steps.push(step);
     note(
       `  relay ${rate}/s offered: ${step.delivered}/s delivered, delivery p50 ${round(step.delivery.p50, 2)} p99 ${round(step.delivery.p99, 2)} ms, ` +
-        `ack p99 ${round(step.ack.p99, 2)} ms, cpu client ${step.clientCpu}% server ${step.serverCpu.join("/")}%${errors ? `, ${errors} errors` : ""}`,
+        `ack p99 ${round(step.ack.p99, 2)} ms, cpu client ${step.clientCpu}% server ${step.serverCpu.join("/")}% postgres ${step.databaseCpu}% redis ${step.redisCpu}%${errors ? `, ${errors} errors` : ""}`,
     );
     if (step.broken) break;
     await Bun.sleep(500);
