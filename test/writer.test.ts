@@ -53,3 +53,25 @@ test("a backlog of 2,400 sends over 16 threads: every thread gapless, in sending
   for (const [k, r] of again.entries()) expect(r).toMatchObject({ created: false, message: { seq: 8, text: `${threads[k]!.id}:7` } });
   expect((await api(server, first!.sender, "GET", `/api/v1/threads/${first!.id}`)).body.thread.lastSeq).toBe(PER_THREAD);
 }, 60_000);
+
+test("messages keep no key to their thread or sender in the database: the writer refuses a missing thread, a non-member and an unknown sender, in the same batch as good sends, and stores no orphan", async () => {
+  const [ann, ben, cal] = await Promise.all(["wa", "wb", "wc"].map((n) => signup(server, n)));
+  const { thread } = await startThread(server, ann!, ben!);
+  const writer = new MessageWriter(server.running.core.db, () => {});
+  const as = (p: Person) => ({ id: p.id, username: p.username });
+  // Issued together, so they share one transaction.
+  const outcomes = await Promise.allSettled([
+    writer.write({ threadId: thread.id, sender: as(ann!), text: "good 1", clientId: "g1" }),
+    writer.write({ threadId: 2_000_000_000, sender: as(ann!), text: "to no thread", clientId: "x1" }),
+    writer.write({ threadId: thread.id, sender: as(cal!), text: "not a member", clientId: "x2" }),
+    writer.write({ threadId: thread.id, sender: { id: 2_000_000_000, username: "ghost" }, text: "nobody", clientId: "x3" }),
+    writer.write({ threadId: thread.id, sender: as(ben!), text: "good 2", clientId: "g2" }),
+  ]);
+  expect(outcomes.map((o) => (o.status === "fulfilled" ? o.value.message.seq : (o.reason as { code?: string }).code))).toEqual([1, "not_found", "not_found", "not_found", 2]);
+  const orphans = await server.running.core.db.query<{ n: number }>(
+    "SELECT count(*) AS n FROM messages m WHERE NOT EXISTS (SELECT 1 FROM threads t WHERE t.id = m.thread_id) OR NOT EXISTS (SELECT 1 FROM users u WHERE u.id = m.sender_id)",
+  );
+  expect(Number(orphans[0]!.n)).toBe(0);
+  const history = await api(server, ann!, "GET", `/api/v1/threads/${thread.id}/messages`);
+  expect(history.body.messages.map((m: { text: string }) => m.text)).toEqual(["good 1", "good 2"]);
+});
