@@ -2,10 +2,12 @@
 // together in the next one: one multi-row insert, one commit, however many senders. An idle
 // server still commits a lone message at once, so batching costs no latency when quiet.
 //
-// Each transaction locks its threads (in id order), checks membership and clientIds under
-// those locks, takes the next seqs and stores the rows, so seq order is commit order with no
-// gaps. A thread is never in two transactions at once: one sender's messages keep their order.
-// Nothing is resolved before its transaction commits.
+// Each transaction locks its threads (in id order), checks membership under those locks,
+// takes the next seqs and stores the rows, so seq order is commit order with no gaps. A
+// clientId stored before (a retried send) is refused by its unique index; the transaction
+// rolls back and the batch goes again, reading the stored messages first. A thread is never
+// in two transactions at once: one sender's messages keep their order. Nothing is resolved
+// before its transaction commits.
 //
 // Usually one transaction is in flight: batches stay large and cheap. A second one starts only
 // behind a backlog (SECOND_AT waiting sends), so the database and this process both keep busy
@@ -115,13 +117,16 @@ export class MessageWriter {
    * Stores a batch; resolves (never rejects) with what publishes and answers it: the committed
    * messages go out and their senders hear back, or the refused ones hear why.
    */
-  private async flush(batch: Pending[]): Promise<() => void> {
+  private async flush(batch: Pending[], lookUp = false): Promise<() => void> {
     let outcomes: Outcome[];
     try {
       // Once this batch's statements are sent (postgres.js writes them in setImmediate), the
       // batches before it are published.
-      outcomes = await this.db.pipelined((tx) => store(tx, batch, () => setImmediate(this.publish)));
+      outcomes = await this.db.pipelined((tx) => store(tx, batch, lookUp, () => setImmediate(this.publish)));
     } catch (err) {
+      // A clientId already stored: a retried send. The transaction rolled back whole, so the
+      // batch goes again, this time reading the stored messages under the locks first.
+      if (!lookUp && isRetriedClientId(err)) return this.flush(batch, true);
       if (batch.length > 1 && isDataError(err)) {
         // One message the database will not take: try each alone, in order, one transaction
         // at a time, so it cannot sink the others or let them overtake each other.
@@ -147,9 +152,14 @@ export class MessageWriter {
   }
 }
 
-async function store(tx: PipelinedTx, batch: Pending[], sent: () => void): Promise<Outcome[]> {
+/**
+ * lookUp: read the messages already stored under the batch's clientIds. Almost every send is
+ * new, so a batch first goes without that read: the unique index on clientIds refuses a
+ * retried one, and the batch goes again with it (see flush).
+ */
+async function store(tx: PipelinedTx, batch: Pending[], lookUp: boolean, sent: () => void): Promise<Outcome[]> {
   const threadIds = [...new Set(batch.map((r) => r.threadId))];
-  const retried = batch.filter((r) => r.clientId !== null);
+  const retried = lookUp ? batch.filter((r) => r.clientId !== null) : [];
   // One round trip: the lock first, then what must be read under it. postgres.js pipelines
   // statements issued together on a transaction's connection, and PostgreSQL runs them in
   // the order sent, so the reads after the lock see the locked state.
@@ -245,6 +255,8 @@ async function store(tx: PipelinedTx, batch: Pending[], sent: () => void): Promi
         return threadsQ.accept(tx, threadId, userId);
       });
     const committed = tx.commit();
+    // Answers come in the order sent, so a statement that fails rejects this with its own error
+    // (a retried clientId, a text the database refuses) before COMMIT answers "rolled back".
     const [rows, rejoins] = await Promise.all([stored, Promise.all(rejoined), Promise.all(accepted), committed]);
     for (const { id, rows: back } of rejoins) for (const { userId } of back) members.get(id)!.push(userId);
     const bySeq = new Map(rows.map((row) => [`${row.threadId}:${row.seq}`, row]));
@@ -279,6 +291,13 @@ export function toMessage(row: MessageRow, sender: UserRef): Message {
     kind: row.kind,
     event: row.event,
   };
+}
+
+/** The unique index on (thread, sender, clientId) refused a row: that send was stored before. */
+function isRetriedClientId(err: unknown): boolean {
+  // postgres.js names the constraint constraint_name, PGlite constraint.
+  const e = err as { code?: unknown; constraint_name?: unknown; constraint?: unknown } | null;
+  return e?.code === "23505" && (e.constraint_name ?? e.constraint) === "messages_client_id_key";
 }
 
 /** SQLSTATE classes 22 (data exception) and 23 (constraint): this row, not the database. */

@@ -14,7 +14,7 @@ WITH batch AS (
   UPDATE threads t
   SET last_seq = v.last_seq, last_message_at = now()
   FROM (SELECT thread_id, max(seq) AS last_seq FROM batch GROUP BY thread_id) AS v
-  WHERE t.id = v.thread_id
+  WHERE t.id = v.thread_id AND t.id = ANY ($1::bigint[]) -- by key, whatever plan was cached while the table was small
 ), read_own AS (
   UPDATE thread_members tm
   SET read_seq = v.seq, read_at = now()
