@@ -8,6 +8,8 @@
 -- A 1:1 with someone the member blocked is left out of lists (it is still found by id).
 -- unread counts only what others sent after the member's read marker, not system lines,
 -- and not what people the member blocked sent.
+-- Threads and people are read by key (LATERAL ... LIMIT 1, which the planner does not turn
+-- into a join): a hash join planned while the tables were small would scan them whole.
 SELECT t.id, t.kind, t.title, t.created_by AS "createdBy",
        t.last_seq AS "lastSeq",
        t.last_message_at AS "lastMessageAt",
@@ -19,14 +21,15 @@ SELECT t.id, t.kind, t.title, t.created_by AS "createdBy",
          WHERE m.thread_id = t.id AND m.seq > me.read_seq AND m.sender_id <> me.user_id AND m.kind = 'text'
            AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = me.user_id AND b.blocked_id = m.sender_id)) AS unread,
        (SELECT json_agg(json_build_object('id', u.id, 'username', u.username) ORDER BY u.id)
-          FROM thread_members p JOIN users u ON u.id = p.user_id
+          FROM thread_members p
+          CROSS JOIN LATERAL (SELECT u.id, u.username FROM users u WHERE u.id = p.user_id LIMIT 1) u
          WHERE p.thread_id = t.id) AS participants,
        left(last.body, 200) AS "lastText",
        last.sender_id AS "lastSenderId",
        last.kind AS "lastKind",
        last.event AS "lastEvent"
 FROM thread_members me
-JOIN threads t ON t.id = me.thread_id
+CROSS JOIN LATERAL (SELECT * FROM threads t WHERE t.id = me.thread_id LIMIT 1) t
 -- The last message the member may see: not one from someone they blocked.
 LEFT JOIN LATERAL (
   SELECT m.body, m.sender_id, m.kind, m.event
@@ -37,7 +40,7 @@ LEFT JOIN LATERAL (
   LIMIT 1
 ) last ON true
 WHERE me.user_id = $1
-  AND ($2::bigint IS NULL OR t.id = $2)
+  AND ($2::bigint IS NULL OR me.thread_id = $2)
   AND ($5::timestamptz IS NULL OR GREATEST(t.last_message_at, me.read_at, me.joined_at) > $5)
   AND ($6::text IS NULL OR me.status = $6)
   AND ($2::bigint IS NOT NULL OR t.kind <> 'direct' OR NOT EXISTS (

@@ -1,0 +1,56 @@
+// Every query finds its rows by key, whatever plan PostgreSQL has cached for it. postgres.js
+// prepares each statement once per connection, and after a few runs PostgreSQL may keep a
+// generic plan made from the table sizes of that moment. One made while a table was small
+// hash-joins over a scan of the whole table, and keeps doing so as the table grows, until an
+// ANALYZE happens to throw it away: the relay slowed with every message stored that way.
+// So each query is planned here the worst way, generic, on the test's nearly empty tables.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { startServer, type TestServer } from "./helpers/server.ts";
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startServer();
+});
+afterAll(() => server.stop());
+
+const QUERIES = join(import.meta.dir, "../sql/queries");
+/** The tables that grow with use; a scan of the others (the schema ledger) costs nothing. */
+const GROWING = /Seq Scan on (messages|threads|thread_members|blocks|users|sessions)\b/;
+/** Queries meant to read a whole table, and why. */
+const WHOLE_TABLE: Record<string, RegExp> = {
+  // Housekeeping once an hour (core.ts), off any request's path: it looks at every session.
+  "sessions/delete_expired.sql": /Seq Scan on sessions\b/,
+};
+
+test("every query in sql/queries reads the growing tables by key under a generic plan made while they were nearly empty", async () => {
+  const files = readdirSync(QUERIES)
+    .filter((dir) => dir !== "schema") // migrations' bookkeeping, run once at start-up
+    .flatMap((dir) => readdirSync(join(QUERIES, dir)).map((file) => `${dir}/${file}`))
+    .sort();
+  expect(files.length).toBeGreaterThan(40);
+  const scans: Record<string, string[]> = {};
+  await server.running.core.db
+    .transaction(async (tx) => {
+      await tx.script("SET LOCAL plan_cache_mode = force_generic_plan");
+      for (const [i, file] of files.entries()) {
+        const text = readFileSync(join(QUERIES, file), "utf8");
+        const params = Math.max(0, ...[...text.matchAll(/\$(\d+)/g)].map((m) => Number(m[1])));
+        // The plan of a generic statement does not depend on the values: nulls will do.
+        await tx.script(`PREPARE plan_check_${i} AS ${text}`);
+        const args = params > 0 ? `(${Array(params).fill("NULL").join(", ")})` : "";
+        const plan = await tx.query<{ "QUERY PLAN": string }>(`EXPLAIN EXECUTE plan_check_${i}${args}`);
+        await tx.script(`DEALLOCATE plan_check_${i}`);
+        const found = plan
+          .map((row) => row["QUERY PLAN"].trim())
+          .filter((line) => GROWING.test(line) && !WHOLE_TABLE[file]?.test(line));
+        if (found.length > 0) scans[file] = found;
+      }
+      throw new Error("roll back"); // EXPLAIN runs nothing, but leave no trace anyway
+    })
+    .catch((err: Error) => {
+      if (err.message !== "roll back") throw err;
+    });
+  expect(scans).toEqual({});
+});
