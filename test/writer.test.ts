@@ -112,3 +112,52 @@ test("a retried send in a batch of new ones: the retry gets its stored message b
     [3, true],
   ]);
 });
+
+test("one batch decides each send on its own: the same send twice is stored once, a block refuses only its own 1:1, and the others' seqs stay gapless", async () => {
+  const [ann, ben, cat, dan] = await Promise.all(["wf", "wg", "wh", "wi"].map((n) => signup(server, n)));
+  const annBen = (await startThread(server, ann!, ben!, "hello ben")).thread;
+  const annCat = (await startThread(server, ann!, cat!, "hello cat")).thread;
+  const danAnn = (await startThread(server, dan!, ann!, "hello ann")).thread;
+  // Cat blocks Ann; Ann blocks Dan.
+  expect((await api(server, cat!, "POST", "/api/v1/blocks", { username: ann!.username })).status).toBe(204);
+  expect((await api(server, ann!, "POST", "/api/v1/blocks", { username: dan!.username })).status).toBe(204);
+  const published: WriteResult[] = [];
+  const writer = new MessageWriter(server.running.core.db, (results) => published.push(...results));
+  const as = (p: Person) => ({ id: p.id, username: p.username });
+
+  // Issued together, so they share one transaction.
+  const outcomes = await Promise.allSettled([
+    writer.write({ threadId: annBen.id, sender: as(ann!), text: "one", clientId: "s1" }),
+    writer.write({ threadId: annCat.id, sender: as(ann!), text: "to cat", clientId: "s2" }),
+    writer.write({ threadId: annBen.id, sender: as(ann!), text: "one, twice", clientId: "s1" }),
+    writer.write({ threadId: danAnn.id, sender: as(ann!), text: "to dan", clientId: "s3" }),
+    writer.write({ threadId: annBen.id, sender: as(ben!), text: "two", clientId: "s1" }),
+  ]);
+  const seen = outcomes.map((o) => (o.status === "fulfilled" ? [o.value.created, o.value.message.seq, o.value.message.text] : (o.reason as { code?: string }).code));
+  expect(seen).toEqual([[true, 2, "one"], "undeliverable", [false, 2, "one"], "not_allowed", [true, 3, "two"]]);
+  const [first, , again] = outcomes as PromiseFulfilledResult<WriteResult>[];
+  expect(again!.value.message.id).toBe(first!.value.message.id);
+  // Both members hear of it, and the thread's head moved to the last one stored.
+  expect([...first!.value.members].sort()).toEqual([ann!.id, ben!.id].sort());
+  expect(published.map((r) => [r.message.seq, r.created, r.thread.lastSeq])).toEqual([
+    [2, true, 2],
+    [2, false, 2],
+    [3, true, 3],
+  ]);
+  const history = await api(server, ben!, "GET", `/api/v1/threads/${annBen.id}/messages`);
+  expect(history.body.messages.map((m: { seq: number; text: string }) => [m.seq, m.text])).toEqual([
+    [1, "hello ben"],
+    [2, "one"],
+    [3, "two"],
+  ]);
+  // Nothing was stored in the blocked 1:1s (each read by the side that did not block).
+  for (const [who, id, only] of [[ann!, annCat.id, "hello cat"], [dan!, danAnn.id, "hello ann"]] as const) {
+    const log = await api(server, who, "GET", `/api/v1/threads/${id}/messages`);
+    expect(log.body.messages.map((m: { text: string }) => m.text)).toEqual([only]);
+  }
+  // Writing is reading: each one's read marker moved to their own last message, so Ann has
+  // Ben's "two" unread and Ben has nothing unread.
+  const thread = async (p: Person) => (await api(server, p, "GET", `/api/v1/threads/${annBen.id}`)).body.thread;
+  expect((await thread(ann!)).unread).toBe(1);
+  expect((await thread(ben!)).unread).toBe(0);
+});

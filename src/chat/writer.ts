@@ -1,20 +1,23 @@
 // Group commit for messages. Sends that arrive while a transaction is in flight wait and go
-// together in the next one: one multi-row insert, one commit, however many senders. An idle
-// server still commits a lone message at once, so batching costs no latency when quiet.
+// together in the next one: one multi-row insert, one commit, however many senders. A lone
+// send after a quiet spell is committed at once (after the current turn of the event loop,
+// so a burst read together goes together).
 //
-// Each transaction locks its threads (in id order), checks membership under those locks,
-// takes the next seqs and stores the rows, so seq order is commit order with no gaps. A
-// clientId stored before (a retried send) is refused by its unique index; the transaction
-// rolls back and the batch goes again, reading the stored messages first. A thread is never
-// in two transactions at once: one sender's messages keep their order. Nothing is resolved
-// before its transaction commits.
+// Each transaction is one round trip: it locks its threads (in id order), then one statement
+// (sql/queries/messages/send_batch.sql) checks membership and blocks under those locks, takes
+// the next seqs and stores the rows, then COMMIT; so seq order is commit order with no gaps.
+// A clientId stored before (a retried send) is refused by its unique index; the transaction
+// rolls back and the batch goes again, this time looking the stored messages up. A thread is
+// never in two transactions at once: one sender's messages keep their order. Nothing is
+// resolved before its transaction commits.
 //
-// Usually one transaction is in flight: batches stay large and cheap. A second one starts only
-// behind a backlog (SECOND_AT waiting sends), so the database and this process both keep busy
-// when the sends come faster than one transaction at a time can take them.
+// Usually one transaction is in flight, started no more often than every MIN_GAP_MS under
+// load: batches stay large and cheap. A second one starts only behind a backlog (SECOND_AT
+// waiting sends), so the database and this process both keep busy when the sends come faster
+// than one transaction at a time can take them.
 import type { Db, PipelinedTx } from "../db/client.ts";
 import { isUnavailable } from "../errors.ts";
-import { messages as q, threads as threadsQ, type MessageRow } from "../db/queries.ts";
+import { messages as q, type MessageRow, type SendRow } from "../db/queries.ts";
 import { AppError, notFound } from "../errors.ts";
 import type { Message, ThreadHead, UserRef } from "../realtime/events.ts";
 
@@ -24,6 +27,14 @@ const MAX_IN_FLIGHT = 2;
 const SECOND_AT = 200;
 /** Rows per transaction: bounds the statement size and the lock time. */
 const MAX_BATCH = 500;
+/**
+ * Under steady load, a transaction starts at most this long after the one before it started
+ * (unless FULL_BATCH sends are waiting): each transaction costs the database about as much as
+ * a few dozen rows, so fewer, fuller ones leave it more to spare. A send after a quiet spell
+ * goes at once.
+ */
+const MIN_GAP_MS = 2;
+const FULL_BATCH = 64;
 
 export interface WriteRequest {
   threadId: number;
@@ -60,6 +71,10 @@ export class MessageWriter {
    * and the publishing happens while the database works on it.
    */
   private unpublished: (() => void)[] = [];
+  private pumpScheduled = false;
+  /** When the last transaction started, and the timer waiting out MIN_GAP_MS after it. */
+  private lastStart = -Infinity;
+  private gapTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(
     private readonly db: Db,
@@ -70,9 +85,19 @@ export class MessageWriter {
   write(request: WriteRequest): Promise<WriteResult> {
     return new Promise((resolve, reject) => {
       this.queue.push({ ...request, resolve, reject });
-      this.pump();
+      // Not at once: the sends read in this turn of the event loop (a burst from many sockets
+      // arrives together) go in one transaction, not a first one of one send and the rest behind it.
+      if (!this.pumpScheduled) {
+        this.pumpScheduled = true;
+        setImmediate(this.scheduledPump);
+      }
     });
   }
+
+  private scheduledPump = (): void => {
+    this.pumpScheduled = false;
+    this.pump();
+  };
 
   /** Resolves when every accepted write has been committed or refused (graceful shutdown). */
   drain(): Promise<void> {
@@ -84,6 +109,16 @@ export class MessageWriter {
   private pump(): boolean {
     let started = false;
     while (this.inFlight < MAX_IN_FLIGHT && this.queue.length > (this.inFlight === 0 ? 0 : SECOND_AT)) {
+      if (this.inFlight === 0) {
+        const wait = this.lastStart + MIN_GAP_MS - performance.now();
+        if (wait > 0 && this.queue.length < FULL_BATCH) {
+          this.gapTimer ??= setTimeout(() => {
+            this.gapTimer = null;
+            this.pump();
+          }, wait);
+          break;
+        }
+      }
       const batch: Pending[] = [];
       const rest: Pending[] = [];
       for (const request of this.queue) {
@@ -96,6 +131,7 @@ export class MessageWriter {
       const threads = new Set(batch.map((r) => r.threadId));
       for (const id of threads) this.busyThreads.add(id);
       this.inFlight++;
+      this.lastStart = performance.now();
       void this.flush(batch).then((publish) => {
         for (const id of threads) this.busyThreads.delete(id);
         this.inFlight--;
@@ -153,127 +189,77 @@ export class MessageWriter {
 }
 
 /**
- * lookUp: read the messages already stored under the batch's clientIds. Almost every send is
- * new, so a batch first goes without that read: the unique index on clientIds refuses a
- * retried one, and the batch goes again with it (see flush).
+ * One round trip: the thread locks, then one statement that decides every send's fate and
+ * stores the new ones under those locks (sql/queries/messages/send_batch.sql), then COMMIT.
+ * lookUp: look for messages already stored under the batch's clientIds. Almost every send is
+ * new, so a batch first goes without; the unique index on clientIds refuses a retried one,
+ * and the batch goes again with the lookup (see flush).
  */
 async function store(tx: PipelinedTx, batch: Pending[], lookUp: boolean, sent: () => void): Promise<Outcome[]> {
-  const threadIds = [...new Set(batch.map((r) => r.threadId))];
-  const retried = lookUp ? batch.filter((r) => r.clientId !== null) : [];
-  // One round trip: the lock first, then what must be read under it. postgres.js pipelines
-  // statements issued together on a transaction's connection, and PostgreSQL runs them in
-  // the order sent, so the reads after the lock see the locked state.
-  const reads = Promise.all([
-    q.lockThreads(tx, threadIds),
-    q.members(tx, threadIds),
-    q.blockedSenders(tx, batch.map((r) => r.threadId), batch.map((r) => r.sender.id)),
-    retried.length > 0
-      ? q.findByClientIds(tx, retried.map((r) => r.threadId), retried.map((r) => r.sender.id), retried.map((r) => r.clientId!))
-      : Promise.resolve([] as MessageRow[]),
+  // postgres.js pipelines statements issued together on a transaction's connection, and
+  // PostgreSQL runs them in the order sent. Answers come in that order too, so a statement
+  // that fails rejects this with its own error (a retried clientId, a text the database
+  // refuses) before COMMIT answers "rolled back".
+  const answers = Promise.all([
+    q.lockThreads(tx, [...new Set(batch.map((r) => r.threadId))]),
+    q.sendBatch(
+      tx,
+      batch.map((r) => r.threadId),
+      batch.map((r) => r.sender.id),
+      batch.map((r) => r.text),
+      batch.map((r) => r.clientId),
+      lookUp,
+    ),
+    tx.commit(),
   ]);
   sent(); // Promise.all has started them: they are on their way
-  const [lockedRows, memberRows, blockedRows, earlierRows] = await reads;
-  const locked = new Map(lockedRows.map((t) => [t.id, t]));
-  const lastSeq = new Map(lockedRows.map((t) => [t.id, t.lastSeq]));
-  const members = new Map<number, number[]>();
-  const requested = new Set<string>();
-  for (const m of memberRows) {
-    const list = members.get(m.threadId);
-    if (list) list.push(m.userId);
-    else members.set(m.threadId, [m.userId]);
-    if (m.status === "request") requested.add(`${m.threadId}:${m.userId}`);
-  }
-  // In a 1:1, someone the other side blocked cannot write to them; they are told only that it
-  // could not be delivered, not why. Nor can the one who blocked write into it (it is their
-  // own block, so they are told).
-  const blockFate = new Map(blockedRows.map((b) => [`${b.threadId}:${b.senderId}`, b.blocked]));
-  const blockError = (request: Pending) => {
-    const blocked = blockFate.get(`${request.threadId}:${request.sender.id}`);
-    if (blocked === undefined) return null;
-    return blocked
-      ? new AppError("undeliverable", "The message could not be delivered.")
-      : new AppError("not_allowed", "You blocked this person. Unblock them in your settings to write to them.");
-  };
-  const earlier = new Map(earlierRows.map((row) => [`${row.threadId}:${row.senderId}:${row.clientId}`, row]));
+  const [, rows] = await answers;
 
-  // Decide each request's fate; inserts get the next seqs of their thread in queue order.
-  type Fate = { insert: number } | { same: string } | { stored: MessageRow } | { error: unknown };
-  const fate: Fate[] = [];
-  const inserts: { request: Pending; seq: number }[] = [];
-  const inBatch = new Map<string, number>();
-  for (const request of batch) {
-    if (!locked.has(request.threadId) || !members.get(request.threadId)?.includes(request.sender.id)) {
-      fate.push({ error: notFound() });
-      continue;
-    }
-    const blocked = blockError(request);
-    if (blocked) {
-      fate.push({ error: blocked });
-      continue;
-    }
-    const key = request.clientId === null ? null : `${request.threadId}:${request.sender.id}:${request.clientId}`;
-    const stored = key === null ? undefined : earlier.get(key);
-    if (stored) {
-      fate.push({ stored });
-    } else if (key !== null && inBatch.has(key)) {
-      fate.push({ same: key }); // the same send twice in one batch: one row, both answered with it
-    } else {
-      const seq = lastSeq.get(request.threadId)! + 1;
-      lastSeq.set(request.threadId, seq);
-      if (key !== null) inBatch.set(key, inserts.length);
-      fate.push({ insert: inserts.length });
-      inserts.push({ request, seq });
-    }
+  const threads = new Map<number, { kind: "direct" | "group"; title: string | null; members: number[] }>();
+  const firstInsert = new Map<string, { row: SendRow; text: string }>();
+  const sameKey = (r: Pending) => `${r.threadId}:${r.sender.id}:${r.clientId}`;
+  for (const row of rows) {
+    const request = batch[row.i - 1]!;
+    if (row.threadKind !== null) threads.set(request.threadId, { kind: row.threadKind, title: row.threadTitle, members: row.members ?? [] });
+    if (row.fate === "insert" && request.clientId !== null) firstInsert.set(sameKey(request), { row, text: request.text });
   }
-
-  let rowOf = (_index: number): MessageRow => {
-    throw new Error("no rows inserted");
-  };
-  if (inserts.length === 0) {
-    await tx.commit();
-  } else {
-    // Everything left is decided already, so it goes in one round trip with the COMMIT.
-    const stored = q.storeBatch(
-      tx,
-      inserts.map((i) => i.request.threadId),
-      inserts.map((i) => i.seq),
-      inserts.map((i) => i.request.sender.id),
-      inserts.map((i) => i.request.text),
-      inserts.map((i) => i.request.clientId),
-      inserts.map(() => "text"),
-      inserts.map(() => null),
+  return rows.map((row): Outcome => {
+    const request = batch[row.i - 1]!;
+    switch (row.fate) {
+      case "not_found":
+        return { error: notFound() };
+      // In a 1:1, someone the other side blocked cannot write to them; they are told only that
+      // it could not be delivered, not why. Nor can the one who blocked write into it (it is
+      // their own block, so they are told).
+      case "undeliverable":
+        return { error: new AppError("undeliverable", "The message could not be delivered.") };
+      case "not_allowed":
+        return { error: new AppError("not_allowed", "You blocked this person. Unblock them in your settings to write to them.") };
+    }
+    // "same" is answered with the row its first copy stored, "stored" with the earlier one.
+    const same = row.fate === "same" ? firstInsert.get(sameKey(request))! : null;
+    const stored = same?.row ?? row;
+    const message = toMessage(
+      {
+        id: stored.id!,
+        threadId: request.threadId,
+        seq: stored.seq!,
+        senderId: request.sender.id,
+        text: same?.text ?? row.storedText ?? request.text,
+        clientId: request.clientId,
+        createdAt: stored.createdAt!,
+        kind: "text",
+        event: null,
+      },
+      request.sender,
     );
-    // A 1:1 whose other side declined it (and left) comes back to them as a new request.
-    const rejoined = [...new Set(inserts.map((i) => i.request.threadId))]
-      .filter((id) => locked.get(id)!.kind === "direct" && members.get(id)!.length < 2)
-      .map(async (id) => ({ id, rows: await threadsQ.rejoinDirect(tx, id) }));
-    // Answering a message request accepts it.
-    const accepted = [...new Set(inserts.map((i) => `${i.request.threadId}:${i.request.sender.id}`))]
-      .filter((key) => requested.has(key))
-      .map((key) => {
-        const [threadId, userId] = key.split(":").map(Number) as [number, number];
-        return threadsQ.accept(tx, threadId, userId);
-      });
-    const committed = tx.commit();
-    // Answers come in the order sent, so a statement that fails rejects this with its own error
-    // (a retried clientId, a text the database refuses) before COMMIT answers "rolled back".
-    const [rows, rejoins] = await Promise.all([stored, Promise.all(rejoined), Promise.all(accepted), committed]);
-    for (const { id, rows: back } of rejoins) for (const { userId } of back) members.get(id)!.push(userId);
-    const bySeq = new Map(rows.map((row) => [`${row.threadId}:${row.seq}`, row]));
-    rowOf = (index) => bySeq.get(`${inserts[index]!.request.threadId}:${inserts[index]!.seq}`)!;
-  }
-
-  return fate.map((f, i): Outcome => {
-    if ("error" in f) return f;
-    const request = batch[i]!;
-    const row = "insert" in f ? rowOf(f.insert) : "same" in f ? rowOf(inBatch.get(f.same)!) : f.stored;
-    const t = locked.get(request.threadId)!;
+    const thread = threads.get(request.threadId)!;
     return {
       ok: {
-        message: toMessage(row, request.sender),
-        created: "insert" in f,
-        thread: { id: t.id, kind: t.kind, title: t.title, lastSeq: row.seq, lastMessageAt: row.createdAt },
-        members: members.get(request.threadId)!,
+        message,
+        created: row.fate === "insert",
+        thread: { id: request.threadId, kind: thread.kind, title: thread.title, lastSeq: message.seq, lastMessageAt: message.createdAt },
+        members: thread.members,
       },
     };
   });

@@ -54,7 +54,10 @@ export function connectPostgres(url: string, options: PostgresOptions = {}): Db 
     onnotice: () => {},
     // A transaction left open (a stuck client, a bug) is ended after a minute, so it cannot hold
     // thread locks for long; the feed's resume overlap (chat/feed.ts) relies on this bound.
-    connection: { TimeZone: "UTC", application_name: "parley", idle_in_transaction_session_timeout: 60_000 },
+    // Each statement is planned once per connection, never per execution: planning the send
+    // statement took longer than running it. Every query is written to read by key under such
+    // a plan (test/plans.test.ts plans each one exactly this way).
+    connection: { TimeZone: "UTC", application_name: "parley", idle_in_transaction_session_timeout: 60_000, plan_cache_mode: "force_generic_plan" },
     types: {
       int8: { to: INT8, from: [INT8], serialize: (v: number) => String(v), parse: (v: string) => Number(v) },
       timestamptz: { to: TIMESTAMPTZ, from: [TIMESTAMPTZ], serialize: (v: string | Date) => (v instanceof Date ? v.toISOString() : v), parse: toIso },

@@ -11,11 +11,9 @@ import blocksList from "../../sql/queries/blocks/list.sql" with { type: "text" }
 import blocksBlockedIds from "../../sql/queries/blocks/blocked_ids.sql" with { type: "text" };
 import blocksBlockersAmong from "../../sql/queries/blocks/blockers_among.sql" with { type: "text" };
 import messagesCountBySender from "../../sql/queries/messages/count_by_sender.sql" with { type: "text" };
-import messagesFindByClientIds from "../../sql/queries/messages/find_by_client_ids.sql" with { type: "text" };
 import messagesStoreBatch from "../../sql/queries/messages/store_batch.sql" with { type: "text" };
 import messagesLockThreads from "../../sql/queries/messages/lock_threads.sql" with { type: "text" };
-import messagesMembers from "../../sql/queries/messages/members.sql" with { type: "text" };
-import messagesBlockedSenders from "../../sql/queries/messages/blocked_senders.sql" with { type: "text" };
+import messagesSendBatch from "../../sql/queries/messages/send_batch.sql" with { type: "text" };
 import messagesPageAfter from "../../sql/queries/messages/page_after.sql" with { type: "text" };
 import messagesPageBefore from "../../sql/queries/messages/page_before.sql" with { type: "text" };
 import schemaApplied from "../../sql/queries/schema/applied.sql" with { type: "text" };
@@ -110,6 +108,23 @@ export interface MessageRow {
   kind: "text" | "system";
   event: SystemEvent | null;
 }
+export type SendFate = "not_found" | "undeliverable" | "not_allowed" | "stored" | "same" | "insert";
+/** One send of a batch as send_batch decided it (see the SQL file). */
+export interface SendRow {
+  /** The send's place in the batch, from 1. */
+  i: number;
+  fate: SendFate;
+  /** The stored message's, for "insert" and "stored". */
+  id: number | null;
+  seq: number | null;
+  createdAt: string | null;
+  /** The earlier message's text, for "stored". */
+  storedText: string | null;
+  /** On the first send of each thread only. */
+  threadKind: "direct" | "group" | null;
+  threadTitle: string | null;
+  members: number[] | null;
+}
 export interface MessageWithSenderRow extends MessageRow {
   senderName: string;
 }
@@ -189,13 +204,11 @@ export const threads = {
 };
 
 export const messages = {
-  lockThreads: query<
-    [threadIds: number[]],
-    { id: number; kind: "direct" | "group"; title: string | null; directKey: string | null; lastSeq: number }
-  >(messagesLockThreads),
-  members: query<[threadIds: number[]], { threadId: number; userId: number; status: MemberStatus }>(messagesMembers),
-  blockedSenders: query<[threadIds: number[], senderIds: number[]], { threadId: number; senderId: number; blocked: boolean }>(messagesBlockedSenders),
-  findByClientIds: query<[threadIds: number[], senderIds: number[], clientIds: string[]], MessageRow>(messagesFindByClientIds),
+  lockThreads: query<[threadIds: number[]], { id: number }>(messagesLockThreads),
+  sendBatch: query<
+    [threadIds: number[], senderIds: number[], texts: string[], clientIds: (string | null)[], lookUp: boolean],
+    SendRow
+  >(messagesSendBatch),
   storeBatch: query<
     [
       threadIds: number[],

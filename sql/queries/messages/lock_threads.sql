@@ -1,7 +1,8 @@
 -- First statement of a send transaction: lock the threads being written to, in id order so
--- two transactions touching the same threads never deadlock, and read what the rest of the
--- transaction and the feed need. $1 thread ids.
-SELECT id, kind, title, direct_key AS "directKey", last_seq AS "lastSeq"
+-- two transactions touching the same threads never deadlock. What the send needs of them is
+-- read by the next statement (send_batch), whose snapshot is taken after these locks.
+-- $1 thread ids.
+SELECT id
 FROM threads
 WHERE id = ANY ($1::bigint[])
 ORDER BY id
