@@ -62,7 +62,7 @@ export function systemText(actor: UserRef, event: SystemEvent): string {
 /** Appends a system line to a locked thread; the caller's transaction commits it. */
 async function systemLine(tx: Sql, thread: { id: number; kind: "direct" | "group"; title: string | null; lastSeq: number }, actor: UserRef, event: SystemEvent): Promise<WriteResult> {
   const seq = thread.lastSeq + 1;
-  const [row] = await mq.storeBatch(tx, [thread.id], [seq], [actor.id], [systemText(actor, event)], [null], ["system"], [JSON.stringify(event)]);
+  const [row] = await mq.storeSystemLine(tx, thread.id, seq, actor.id, systemText(actor, event), JSON.stringify(event));
   const members = (await q.memberIds(tx, thread.id)).map((m) => m.userId);
   const title = event.type === "renamed" || event.type === "created" ? event.title : thread.title;
   return {

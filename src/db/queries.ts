@@ -11,7 +11,7 @@ import blocksList from "../../sql/queries/blocks/list.sql" with { type: "text" }
 import blocksBlockedIds from "../../sql/queries/blocks/blocked_ids.sql" with { type: "text" };
 import blocksBlockersAmong from "../../sql/queries/blocks/blockers_among.sql" with { type: "text" };
 import messagesCountBySender from "../../sql/queries/messages/count_by_sender.sql" with { type: "text" };
-import messagesStoreBatch from "../../sql/queries/messages/store_batch.sql" with { type: "text" };
+import messagesStoreSystemLine from "../../sql/queries/messages/store_system_line.sql" with { type: "text" };
 import messagesLockThreads from "../../sql/queries/messages/lock_threads.sql" with { type: "text" };
 import messagesSendBatch from "../../sql/queries/messages/send_batch.sql" with { type: "text" };
 import messagesPageAfter from "../../sql/queries/messages/page_after.sql" with { type: "text" };
@@ -209,18 +209,7 @@ export const messages = {
     [threadIds: number[], senderIds: number[], texts: string[], clientIds: (string | null)[], lookUp: boolean],
     SendRow
   >(messagesSendBatch),
-  storeBatch: query<
-    [
-      threadIds: number[],
-      seqs: number[],
-      senderIds: number[],
-      texts: string[],
-      clientIds: (string | null)[],
-      kinds: ("text" | "system")[],
-      events: (string | null)[],
-    ],
-    MessageRow
-  >(messagesStoreBatch),
+  storeSystemLine: query<[threadId: number, seq: number, actorId: number, text: string, event: string], MessageRow>(messagesStoreSystemLine),
   pageBefore: query<[threadId: number, beforeSeq: number, limit: number, viewerId: number | null], MessageWithSenderRow>(messagesPageBefore),
   pageAfter: query<[threadId: number, afterSeq: number, limit: number, viewerId: number | null], MessageWithSenderRow>(messagesPageAfter),
   countBySender: query<[threadId: number, fromSeq: number, toSeq: number], { senderId: number; n: number }>(messagesCountBySender),
