@@ -66,3 +66,23 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
   if (args.quick && args.big) throw new BenchArgsError("--quick and --big do not go together");
   return args;
 }
+
+/** `bun bench/writer-cost.ts`: the batch sizes to measure and how many messages each. */
+export interface WriterCostArgs {
+  waves: number[];
+  messages: number;
+}
+
+export const WRITER_COST_USAGE = "usage: DATABASE_URL=… bun bench/writer-cost.ts [--waves=1,5,25,100] [--messages=40000]";
+
+export function parseWriterCostArgs(argv: readonly string[]): WriterCostArgs {
+  const args: WriterCostArgs = { waves: [1, 5, 25, 100], messages: 40_000 };
+  for (const arg of argv) {
+    const eq = arg.indexOf("=");
+    const [name, value] = eq < 0 ? [arg, ""] : [arg.slice(0, eq), arg.slice(eq + 1)];
+    if (name === "--waves") args.waves = value.split(",").map((w) => positive("waves", w));
+    else if (name === "--messages") args.messages = positive("messages", value);
+    else throw new BenchArgsError(`unknown option "${arg}"`);
+  }
+  return args;
+}

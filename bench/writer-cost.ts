@@ -14,17 +14,10 @@ import { migrate } from "../src/db/migrate.ts";
 import { threads as tq, users as uq } from "../src/db/queries.ts";
 import { MessageWriter } from "../src/chat/writer.ts";
 import { note, progress } from "./progress.ts";
+import { BenchArgsError, parseWriterCostArgs, WRITER_COST_USAGE, type WriterCostArgs } from "./args.ts";
 
 const PAIRS = 500;
 const WARM = 5_000;
-
-function option(name: string, fallback: number[]): number[] {
-  const arg = process.argv.slice(2).find((a) => a.startsWith(`--${name}=`));
-  if (!arg) return fallback;
-  const values = arg.slice(name.length + 3).split(",").map(Number);
-  if (values.some((v) => !Number.isInteger(v) || v <= 0)) throw new Error(`--${name} takes whole numbers above 0`);
-  return values;
-}
 
 /** CPU time of every postgres process on this machine, in ms. */
 function postgresCpuMs(): number {
@@ -43,13 +36,20 @@ function postgresCpuMs(): number {
   return ticks * 10; // USER_HZ is 100 on Linux
 }
 
-const base = process.env.DATABASE_URL;
-if (!base) {
-  console.error("writer-cost: set DATABASE_URL to a PostgreSQL server on this machine");
+let args: WriterCostArgs;
+try {
+  args = parseWriterCostArgs(process.argv.slice(2));
+} catch (err) {
+  if (!(err instanceof BenchArgsError)) throw err;
+  console.error(`writer-cost: ${err.message}\n${WRITER_COST_USAGE}`);
   process.exit(2);
 }
-const waves = option("waves", [1, 5, 25, 100]);
-const [messages] = option("messages", [40_000]);
+const { waves, messages } = args;
+const base = process.env.DATABASE_URL;
+if (!base) {
+  console.error(`writer-cost: set DATABASE_URL to a PostgreSQL server on this machine\n${WRITER_COST_USAGE}`);
+  process.exit(2);
+}
 
 const name = `parley_writer_cost_${Date.now().toString(36)}`;
 const admin = postgres(base, { max: 1, onnotice: () => {} });
@@ -88,7 +88,7 @@ try {
 
   const rows: string[][] = [];
   for (const wave of waves) {
-    const count = Math.max(wave * 200, Math.round(messages! / Math.max(1, 25 / wave)));
+    const count = Math.max(wave * 200, Math.round(messages / Math.max(1, 25 / wave)));
     await run(Math.min(WARM, count), wave);
     const cpu0 = process.cpuUsage();
     const pg0 = postgresCpuMs();

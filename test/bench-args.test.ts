@@ -32,3 +32,15 @@ test("a typo or a bad number is refused with the option named, never run as some
   ];
   for (const [argv, message] of cases) expect(() => parseBenchArgs(argv)).toThrow(message);
 });
+
+test("bench/writer-cost.ts refuses a typo or a bad number with the option named, before it touches a database", () => {
+  const run = (...argv: string[]) => {
+    const p = Bun.spawnSync(["bun", `${import.meta.dir}/../bench/writer-cost.ts`, ...argv], { env: { ...process.env, DATABASE_URL: "" } });
+    return { code: p.exitCode, err: p.stderr.toString() };
+  };
+  expect(run("--wave=5")).toMatchObject({ code: 2, err: expect.stringMatching(/unknown option "--wave=5"/) });
+  expect(run("--waves=5,0")).toMatchObject({ code: 2, err: expect.stringMatching(/--waves takes whole numbers above 0, got "0"/) });
+  expect(run("--messages=many")).toMatchObject({ code: 2, err: expect.stringMatching(/--messages .*"many"/) });
+  // Good options, no database: it says what is missing instead of running.
+  expect(run("--waves=5,25")).toMatchObject({ code: 2, err: expect.stringMatching(/set DATABASE_URL/) });
+});
