@@ -42,7 +42,6 @@ import threadsMemberIds from "../../sql/queries/threads/member_ids.sql" with { t
 import threadsReceipts from "../../sql/queries/threads/receipts.sql" with { type: "text" };
 import threadsRemoveMember from "../../sql/queries/threads/remove_member.sql" with { type: "text" };
 import threadsRename from "../../sql/queries/threads/rename.sql" with { type: "text" };
-import threadsRejoinDirect from "../../sql/queries/threads/rejoin_direct.sql" with { type: "text" };
 import threadsDirectWith from "../../sql/queries/threads/direct_with.sql" with { type: "text" };
 import threadsLeave from "../../sql/queries/threads/leave.sql" with { type: "text" };
 import threadsAddedBy from "../../sql/queries/threads/added_by.sql" with { type: "text" };
@@ -189,7 +188,6 @@ export const threads = {
   memberIds: query<[threadId: number], { userId: number }>(threadsMemberIds),
   accept: query<[threadId: number, userId: number], { userId: number }>(threadsAccept),
   receipts: query<[threadId: number, viewerId: number], { readSeq: number }>(threadsReceipts),
-  rejoinDirect: query<[threadId: number], { userId: number }>(threadsRejoinDirect),
   directWith: query<[directKey: string, userId: number], { id: number; member: boolean }>(threadsDirectWith),
   leave: query<[threadId: number, userId: number], { userId: number }>(threadsLeave),
   addedBy: query<[threadId: number, userId: number], { userId: number }>(threadsAddedBy),
