@@ -45,29 +45,95 @@ export function memoryRateLimiter(): RateLimiter {
   };
 }
 
+/**
+ * Takes up to ARGV[4] tokens at once and says how many it took; when none are left, the
+ * milliseconds until one is, negated. KEYS[1] holds the bucket's "full again" time.
+ */
 const TAKE = `
 local now = tonumber(ARGV[1])
 local interval = tonumber(ARGV[2])
 local tolerance = tonumber(ARGV[3])
+local want = tonumber(ARGV[4])
 local tat = tonumber(redis.call('GET', KEYS[1]) or now)
 if tat < now then tat = now end
-local next = tat + interval
-if next - now > tolerance then return math.ceil(next - tolerance - now) end
-redis.call('SET', KEYS[1], next, 'PX', math.ceil(next - now))
-return -1`;
+local room = math.floor((tolerance - (tat - now)) / interval + 1e-6)
+if room < 1 then return -math.max(1, math.ceil(tat + interval - tolerance - now)) end
+local taken = math.min(room, want)
+tat = tat + taken * interval
+redis.call('SET', KEYS[1], tat, 'PX', math.ceil(tat - now))
+return taken`;
 
 interface LimitCommands {
-  parleyRateTake(key: string, now: number, interval: number, tolerance: number): Promise<number>;
+  parleyRateTake(key: string, now: number, interval: number, tolerance: number, want: number): Promise<number>;
 }
+
+/**
+ * Tokens an instance took from the shared bucket and has not spent yet. A person who sends
+ * fast is served from here without a round trip to Redis; the bucket in Redis has already
+ * counted these tokens, so no instance can let through more than the limit. What a lease
+ * costs: tokens it holds when it lapses are lost, so a person whose requests go to several
+ * instances at once may be refused a few requests early.
+ */
+interface Lease {
+  tokens: number;
+  /** When unspent tokens are given up. */
+  until: number;
+  /** How many to ask for next: one for a person who sends now and then, more for a fast one. */
+  size: number;
+  /** A refill in flight: null when it brought tokens, else the seconds until one is free. */
+  refill: Promise<number | null> | null;
+}
+
+const LEASE_MS = 1000;
+/** At most this many tokens, and at most a quarter of the burst, are held by one instance. */
+const MAX_LEASE = 16;
+const MAX_LEASES = 50_000;
 
 export function redisRateLimiter(redis: Redis, names: RedisNames): RateLimiter {
   redis.defineCommand("parleyRateTake", { numberOfKeys: 1, lua: TAKE });
   const scripts = redis as unknown as LimitCommands;
+  const leases = new Map<string, Lease>();
+
+  const refill = async (id: string, limit: Limit, lease: Lease): Promise<number | null> => {
+    const interval = limit.perMs / limit.rate;
+    const taken = await scripts.parleyRateTake(id, Date.now(), interval, interval * limit.burst, lease.size);
+    if (taken < 0) return Math.max(1, Math.ceil(-taken / 1000));
+    lease.tokens = taken;
+    lease.until = Date.now() + LEASE_MS;
+    return null;
+  };
+
+  const sweep = (now: number) => {
+    for (const [id, lease] of leases) if (lease.until <= now && !lease.refill) leases.delete(id);
+  };
+
   return {
     take: async (limit, key) => {
-      const interval = limit.perMs / limit.rate;
-      const retryMs = await scripts.parleyRateTake(names.rateLimit(limit.name, key), Date.now(), interval, interval * limit.burst);
-      return retryMs < 0 ? null : Math.max(1, Math.ceil(retryMs / 1000));
+      const id = names.rateLimit(limit.name, key);
+      let lease = leases.get(id);
+      if (!lease) {
+        if (leases.size >= MAX_LEASES) sweep(Date.now());
+        lease = { tokens: 0, until: 0, size: 1, refill: null };
+        leases.set(id, lease);
+      }
+      for (;;) {
+        if (lease.tokens > 0 && lease.until > Date.now()) {
+          // Spending a whole lease before it lapses: this person is fast, ask for more next time.
+          if (--lease.tokens === 0) lease.size = Math.min(MAX_LEASE, Math.max(1, Math.floor(limit.burst / 4)), lease.size * 2);
+          return null;
+        }
+        if (lease.tokens > 0) {
+          lease.tokens = 0;
+          lease.size = 1;
+        }
+        const current = lease;
+        current.refill ??= refill(id, limit, current).finally(() => {
+          current.refill = null;
+        });
+        // Everyone waiting shares one refill; whoever finds it spent by the others asks again.
+        const refused = await current.refill;
+        if (refused !== null) return refused;
+      }
     },
   };
 }

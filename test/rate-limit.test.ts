@@ -1,0 +1,108 @@
+// The rate limiter against a real Redis: a limit holds across instances, and a fast sender is
+// served from tokens the instance leased instead of a round trip per request.
+import { afterAll, describe, expect, test } from "bun:test";
+import Redis from "ioredis";
+import { memoryRateLimiter, redisRateLimiter, type Limit, type RateLimiter } from "../src/auth/rate-limit.ts";
+import { redisNames } from "../src/realtime/topics.ts";
+import { withRedis } from "./helpers/server.ts";
+
+/** 30 at once, then one a minute: nothing refills while a test runs. */
+const limit: Limit = { name: "test-burst", burst: 30, rate: 1, perMs: 60_000 };
+const installation = `ratetest${Date.now().toString(36)}`;
+const names = redisNames(installation);
+const connections: Redis[] = [];
+const monitors: Redis[] = [];
+
+/** An instance's limiter, on a connection of its own. */
+function instance(): RateLimiter {
+  const redis = new Redis(process.env.REDIS_URL!, { enableAutoPipelining: true });
+  connections.push(redis);
+  return redisRateLimiter(redis, names);
+}
+
+/** Counts, as Redis sees them, the commands that touch a person's bucket. */
+async function watchBucket(key: string): Promise<{ calls: () => Promise<number> }> {
+  const monitor = await new Redis(process.env.REDIS_URL!).monitor();
+  monitors.push(monitor);
+  const bucket = names.rateLimit(limit.name, key);
+  let calls = 0;
+  monitor.on("monitor", (_time: string, args: string[]) => {
+    if (args.includes(bucket) && /^eval/i.test(args[0] ?? "")) calls++;
+  });
+  return {
+    calls: async () => {
+      await Bun.sleep(100); // MONITOR reports a moment after the command ran
+      return calls;
+    },
+  };
+}
+
+const takeMany = async (limiter: RateLimiter, key: string, n: number) =>
+  Promise.all(Array.from({ length: n }, () => limiter.take(limit, key)));
+
+afterAll(async () => {
+  if (!withRedis) return;
+  const redis = new Redis(process.env.REDIS_URL!);
+  const keys = await redis.keys(`parley:${installation}:*`);
+  if (keys.length > 0) await redis.del(...keys);
+  await redis.quit();
+  await Promise.all(connections.map((c) => c.quit()));
+  for (const m of monitors) m.disconnect();
+});
+
+describe.skipIf(!withRedis)("rate limits in Redis", () => {
+  test("one instance: exactly the burst is let through, then each refusal says how long to wait", async () => {
+    const limiter = instance();
+    const results = await takeMany(limiter, "alice", 40);
+    expect(results.filter((r) => r === null).length).toBe(30);
+    // The ones let through are the first ones asked for.
+    expect(results.slice(0, 30).every((r) => r === null)).toBe(true);
+    for (const refused of results.slice(30)) expect(refused).toBeGreaterThanOrEqual(1);
+    expect(await limiter.take(limit, "alice")).toBeGreaterThanOrEqual(1);
+    // Another person's bucket is untouched.
+    expect(await limiter.take(limit, "bob")).toBeNull();
+  });
+
+  test("a fast sender is served from leased tokens: far fewer round trips than requests", async () => {
+    const limiter = instance();
+    const bucket = await watchBucket("fast");
+    for (let i = 0; i < 30; i++) expect(await limiter.take(limit, "fast")).toBeNull();
+    // Leases of 1, 2, 4, 7 (a quarter of the burst), 7, 7, then the 2 left.
+    expect(await bucket.calls()).toBe(7);
+    expect(await limiter.take(limit, "fast")).toBeGreaterThanOrEqual(1);
+  });
+
+  test("two instances sharing one Redis never let through more than the limit together", async () => {
+    const a = instance();
+    const b = instance();
+    let allowed = 0;
+    for (let round = 0; round < 20; round++) {
+      const results = await Promise.all([takeMany(a, "shared", 2), takeMany(b, "shared", 2)]);
+      allowed += results.flat().filter((r) => r === null).length;
+    }
+    expect(allowed).toBeLessThanOrEqual(30);
+    // What one instance holds unspent when the other runs dry is lost, and no more.
+    expect(allowed).toBeGreaterThanOrEqual(30 - 2 * 7);
+  });
+
+  test("tokens held unspent lapse, and a slow sender goes back to asking for one at a time", async () => {
+    const limiter = instance();
+    const bucket = await watchBucket("slow");
+    expect(await limiter.take(limit, "slow")).toBeNull(); // a lease of 1, spent: the next is 2
+    expect(await limiter.take(limit, "slow")).toBeNull(); // a lease of 2, one left
+    await Bun.sleep(1100);
+    expect(await limiter.take(limit, "slow")).toBeNull(); // the leftover lapsed: a lease of 1
+    expect(await bucket.calls()).toBe(3);
+    // 1 + 2 + 1 taken from the bucket: 26 remain, for every instance.
+    expect((await takeMany(instance(), "slow", 27)).filter((r) => r === null).length).toBe(26);
+  });
+});
+
+describe("rate limits in the process (no Redis)", () => {
+  test("exactly the burst, then refusals with a wait", async () => {
+    const limiter = memoryRateLimiter();
+    const results = await takeMany(limiter, "alice", 35);
+    expect(results.filter((r) => r === null).length).toBe(30);
+    expect(results[34]).toBeGreaterThanOrEqual(1);
+  });
+});
