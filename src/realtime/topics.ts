@@ -25,8 +25,8 @@ export const socketTopic = (topic: Topic, format: Format) => `${topic}:${format}
 export function redisNames(installation: string) {
   const prefix = `parley:${installation}:`;
   return {
-    channel: (topic: Topic) => `${prefix}${topic}`,
-    topicOfChannel: (name: string) => name.slice(prefix.length) as Topic,
+    /** The one channel every instance publishes its events on and reads (see bus.ts). */
+    bus: `${prefix}bus`,
     session: (id: string) => `${prefix}session:${id}`,
     userSessions: (userId: number) => `${prefix}user:${userId}:sessions`,
     counters: (threadId: number) => `${prefix}thread:${threadId}:counters`,
