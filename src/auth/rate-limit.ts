@@ -1,6 +1,8 @@
 // Rate limits, shared by every instance through Redis (in the process without it). Each limit
 // is a token bucket in GCRA form: one number per key, the time at which its bucket will be
-// full again, so a check is one atomic script and the state expires by itself.
+// full again, so taking tokens is one atomic script and the state expires by itself. An
+// instance takes a fast sender's tokens a few at a time (a lease, below), so most checks
+// need no round trip.
 import type Redis from "ioredis";
 import { AppError } from "../errors.ts";
 import type { RedisNames } from "../realtime/topics.ts";
