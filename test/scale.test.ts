@@ -53,7 +53,7 @@ describe.skipIf(!multi)("two instances, one PostgreSQL, one Redis", () => {
     expect(bobWs.messagesOf(thread.id).map((f) => f.message.text)).toEqual(aliceWs.messagesOf(thread.id).map((f) => f.message.text));
     // Counters and sessions are shared: B reads what A counted, and each accepts the other's token.
     expect((await api(b, alice, "GET", `/api/v1/threads/${thread.id}`)).body.thread).toMatchObject({ total: 20, sent: 10, received: 10 });
-    // One Redis subscription per topic per instance, however many local listeners.
+    // One entry per topic per instance, however many local listeners.
     expect(b.running.core.fanout.topicCount()).toBe(2); // the thread and the control topic
     for (const s of [aliceWs, bobWs]) s.close();
     bobSse.close();
