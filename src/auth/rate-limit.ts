@@ -48,25 +48,34 @@ export function memoryRateLimiter(): RateLimiter {
 }
 
 /**
- * Takes up to ARGV[4] tokens at once and says how many it took; when none are left, the
- * milliseconds until one is, negated. KEYS[1] holds the bucket's "full again" time.
+ * Takes tokens from several buckets at once (the refills of one tick, for different people):
+ * KEYS[i] holds bucket i's "full again" time; ARGV[1] is now, then per bucket its interval,
+ * tolerance and how many it wants. Answers per bucket how many it took, or, when none were
+ * left, the milliseconds until one is, negated.
  */
 const TAKE = `
 local now = tonumber(ARGV[1])
-local interval = tonumber(ARGV[2])
-local tolerance = tonumber(ARGV[3])
-local want = tonumber(ARGV[4])
-local tat = tonumber(redis.call('GET', KEYS[1]) or now)
-if tat < now then tat = now end
-local room = math.floor((tolerance - (tat - now)) / interval + 1e-6)
-if room < 1 then return -math.max(1, math.ceil(tat + interval - tolerance - now)) end
-local taken = math.min(room, want)
-tat = tat + taken * interval
-redis.call('SET', KEYS[1], tat, 'PX', math.ceil(tat - now))
-return taken`;
+local out = {}
+for i = 1, #KEYS do
+  local interval = tonumber(ARGV[3 * i - 1])
+  local tolerance = tonumber(ARGV[3 * i])
+  local want = tonumber(ARGV[3 * i + 1])
+  local tat = tonumber(redis.call('GET', KEYS[i]) or now)
+  if tat < now then tat = now end
+  local room = math.floor((tolerance - (tat - now)) / interval + 1e-6)
+  if room < 1 then
+    out[i] = -math.max(1, math.ceil(tat + interval - tolerance - now))
+  else
+    local taken = math.min(room, want)
+    tat = tat + taken * interval
+    redis.call('SET', KEYS[i], tat, 'PX', math.ceil(tat - now))
+    out[i] = taken
+  end
+end
+return out`;
 
 interface LimitCommands {
-  parleyRateTake(key: string, now: number, interval: number, tolerance: number, want: number): Promise<number>;
+  parleyRateTake(keyCount: number, ...keysThenArgs: (string | number)[]): Promise<number[]>;
 }
 
 /**
@@ -92,13 +101,35 @@ const MAX_LEASE = 16;
 const MAX_LEASES = 50_000;
 
 export function redisRateLimiter(redis: Redis, names: RedisNames): RateLimiter {
-  redis.defineCommand("parleyRateTake", { numberOfKeys: 1, lua: TAKE });
+  redis.defineCommand("parleyRateTake", { lua: TAKE });
   const scripts = redis as unknown as LimitCommands;
   const leases = new Map<string, Lease>();
 
+  // The refills asked for in one turn of the event loop go to Redis as one script call: under
+  // load that is many people's at once, where a call each cost Redis and this process more
+  // than the check itself. (At most one refill per bucket is in flight, so no key repeats.)
+  let pending: { id: string; limit: Limit; want: number; done: (taken: number) => void; failed: (err: unknown) => void }[] = [];
+  const flush = () => {
+    const batch = pending;
+    pending = [];
+    const args: (string | number)[] = [Date.now()];
+    for (const { limit, want } of batch) {
+      const interval = limit.perMs / limit.rate;
+      args.push(interval, interval * limit.burst, want);
+    }
+    scripts.parleyRateTake(batch.length, ...batch.map((r) => r.id), ...args).then(
+      (results) => batch.forEach((r, i) => r.done(Number(results[i]))),
+      (err) => batch.forEach((r) => r.failed(err)),
+    );
+  };
+  const takeFromBucket = (id: string, limit: Limit, want: number) =>
+    new Promise<number>((done, failed) => {
+      if (pending.length === 0) setImmediate(flush);
+      pending.push({ id, limit, want, done, failed });
+    });
+
   const refill = async (id: string, limit: Limit, lease: Lease): Promise<number | null> => {
-    const interval = limit.perMs / limit.rate;
-    const taken = await scripts.parleyRateTake(id, Date.now(), interval, interval * limit.burst, lease.size);
+    const taken = await takeFromBucket(id, limit, lease.size);
     if (taken < 0) return Math.max(1, Math.ceil(-taken / 1000));
     lease.tokens = taken;
     lease.until = Date.now() + LEASE_MS;
