@@ -106,8 +106,8 @@ export function redisRateLimiter(redis: Redis, names: RedisNames): RateLimiter {
   const leases = new Map<string, Lease>();
 
   // The refills asked for in one turn of the event loop go to Redis as one script call: under
-  // load that is many people's at once, where a call each cost Redis and this process more
-  // than the check itself. (At most one refill per bucket is in flight, so no key repeats.)
+  // load that is many people's at once, and a command each cost this process more than the
+  // check itself. (At most one refill per bucket is in flight, so no key repeats.)
   let pending: { id: string; limit: Limit; want: number; done: (taken: number) => void; failed: (err: unknown) => void }[] = [];
   const flush = () => {
     const batch = pending;

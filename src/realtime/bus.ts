@@ -40,10 +40,11 @@ export function memoryBus(handler: BusHandler): Bus {
  * An instance parses only the events of topics it has listeners for.
  *
  * Why one channel and not one per topic: a channel per topic cost a PUBLISH per event and
- * topic, and each instance heard its own publishes back one by one; Redis and the instances
- * spent a third of the relay's CPU on that. One message per tick costs one PUBLISH for a whole
- * group commit. The price is that every instance reads every event's topic list, a string
- * scan, which is cheap next to a PUBLISH for the few instances Parley runs behind one proxy.
+ * topic, and each instance heard its own publishes back one by one. One message per tick
+ * costs one PUBLISH for a whole group commit: in the relay benchmark Redis went from 10 to
+ * 6.5 % of a core and deliveries got faster (bench/RESULTS.md, section 8). The price is that
+ * every instance reads every event's topic list, a string scan, which is cheap next to a
+ * PUBLISH for the few instances Parley runs behind one proxy; past that, shard the channel.
  */
 const SEPARATOR = "\n";
 const TAB = "\t";
