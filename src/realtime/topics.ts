@@ -35,6 +35,8 @@ export function redisNames(installation: string) {
     /** When each person was last online. */
     lastSeen: `${prefix}last-seen`,
     rateLimit: (limit: string, key: string) => `${prefix}limit:${limit}:${key}`,
+    /** A pattern for every key of this installation (a benchmark's or test run's, to delete). */
+    everything: `${prefix}*`,
   };
 }
 
