@@ -1,8 +1,7 @@
 // Rate limits, shared by every instance through Redis (in the process without it). Each limit
 // is a token bucket in GCRA form: one number per key, the time at which its bucket will be
-// full again, so taking tokens is one atomic script and the state expires by itself. An
-// instance takes a fast sender's tokens a few at a time (a lease, below), so most checks
-// need no round trip.
+// full again, so a check is one atomic script and the state expires by itself. The checks of
+// one turn of the event loop share a script call (below).
 import type Redis from "ioredis";
 import { AppError } from "../errors.ts";
 import type { RedisNames } from "../realtime/topics.ts";
@@ -48,28 +47,25 @@ export function memoryRateLimiter(): RateLimiter {
 }
 
 /**
- * Takes tokens from several buckets at once (the refills of one tick, for different people):
- * KEYS[i] holds bucket i's "full again" time; ARGV[1] is now, then per bucket its interval,
- * tolerance and how many it wants. Answers per bucket how many it took, or, when none were
- * left, the milliseconds until one is, negated.
+ * Takes one token from each of several buckets (the checks of one turn of the event loop,
+ * usually different people's; a bucket that appears twice is charged twice, in order).
+ * KEYS[i] holds bucket i's "full again" time; ARGV[1] is now, then per bucket its interval and
+ * tolerance. Answers per bucket -1 when the token was taken, else the milliseconds until one is.
  */
 const TAKE = `
 local now = tonumber(ARGV[1])
 local out = {}
 for i = 1, #KEYS do
-  local interval = tonumber(ARGV[3 * i - 1])
-  local tolerance = tonumber(ARGV[3 * i])
-  local want = tonumber(ARGV[3 * i + 1])
+  local interval = tonumber(ARGV[2 * i])
+  local tolerance = tonumber(ARGV[2 * i + 1])
   local tat = tonumber(redis.call('GET', KEYS[i]) or now)
   if tat < now then tat = now end
-  local room = math.floor((tolerance - (tat - now)) / interval + 1e-6)
-  if room < 1 then
-    out[i] = -math.max(1, math.ceil(tat + interval - tolerance - now))
+  local next = tat + interval
+  if next - now > tolerance then
+    out[i] = math.max(1, math.ceil(next - tolerance - now))
   else
-    local taken = math.min(room, want)
-    tat = tat + taken * interval
-    redis.call('SET', KEYS[i], tat, 'PX', math.ceil(tat - now))
-    out[i] = taken
+    redis.call('SET', KEYS[i], next, 'PX', math.ceil(next - now))
+    out[i] = -1
   end
 end
 return out`;
@@ -78,95 +74,54 @@ interface LimitCommands {
   parleyRateTake(keyCount: number, ...keysThenArgs: (string | number)[]): Promise<number[]>;
 }
 
-/**
- * Tokens an instance took from the shared bucket and has not spent yet. A person who sends
- * fast is served from here without a round trip to Redis; the bucket in Redis has already
- * counted these tokens, so no instance can let through more than the limit. What a lease
- * costs: tokens it holds when it lapses are lost, so a person whose requests go to several
- * instances at once may be refused a few requests early.
- */
-interface Lease {
-  tokens: number;
-  /** When unspent tokens are given up. */
-  until: number;
-  /** How many to ask for next: one for a person who sends now and then, more for a fast one. */
-  size: number;
-  /** A refill in flight: null when it brought tokens, else the seconds until one is free. */
-  refill: Promise<number | null> | null;
-}
+/** Checks per script call: bounds the call's size, however many arrive in one turn. */
+const MAX_PER_CALL = 500;
 
-const LEASE_MS = 1000;
-/** At most this many tokens, and at most a quarter of the burst, are held by one instance. */
-const MAX_LEASE = 16;
-const MAX_LEASES = 50_000;
+interface Check {
+  key: string;
+  limit: Limit;
+  done: (retryMs: number) => void;
+  failed: (err: unknown) => void;
+}
 
 export function redisRateLimiter(redis: Redis, names: RedisNames): RateLimiter {
   redis.defineCommand("parleyRateTake", { lua: TAKE });
   const scripts = redis as unknown as LimitCommands;
-  const leases = new Map<string, Lease>();
 
-  // The refills asked for in one turn of the event loop go to Redis as one script call: under
-  // load that is many people's at once, and a command each cost this process more than the
-  // check itself. (At most one refill per bucket is in flight, so no key repeats.)
-  let pending: { id: string; limit: Limit; want: number; done: (taken: number) => void; failed: (err: unknown) => void }[] = [];
-  const flush = () => {
-    const batch = pending;
-    pending = [];
-    const args: (string | number)[] = [Date.now()];
-    for (const { limit, want } of batch) {
+  // The checks of one turn of the event loop go to Redis as one script call: under load that
+  // is many people's at once, and a command each cost this process more than the check itself.
+  let pending: Check[] = [];
+  const send = (batch: Check[]) => {
+    const args: number[] = [Date.now()];
+    for (const { limit } of batch) {
       const interval = limit.perMs / limit.rate;
-      args.push(interval, interval * limit.burst, want);
+      args.push(interval, interval * limit.burst);
     }
-    scripts.parleyRateTake(batch.length, ...batch.map((r) => r.id), ...args).then(
-      (results) => batch.forEach((r, i) => r.done(Number(results[i]))),
-      (err) => batch.forEach((r) => r.failed(err)),
+    scripts.parleyRateTake(batch.length, ...batch.map((c) => c.key), ...args).then(
+      (results) => batch.forEach((c, i) => c.done(Number(results[i]))),
+      (err) => batch.forEach((c) => c.failed(err)),
     );
   };
-  const takeFromBucket = (id: string, limit: Limit, want: number) =>
-    new Promise<number>((done, failed) => {
-      if (pending.length === 0) setImmediate(flush);
-      pending.push({ id, limit, want, done, failed });
-    });
-
-  const refill = async (id: string, limit: Limit, lease: Lease): Promise<number | null> => {
-    const taken = await takeFromBucket(id, limit, lease.size);
-    if (taken < 0) return Math.max(1, Math.ceil(-taken / 1000));
-    lease.tokens = taken;
-    lease.until = Date.now() + LEASE_MS;
-    return null;
-  };
-
-  const sweep = (now: number) => {
-    for (const [id, lease] of leases) if (lease.until <= now && !lease.refill) leases.delete(id);
+  const flush = () => {
+    const all = pending;
+    pending = [];
+    for (let i = 0; i < all.length; i += MAX_PER_CALL) {
+      const batch = all.slice(i, i + MAX_PER_CALL);
+      try {
+        send(batch);
+      } catch (err) {
+        batch.forEach((c) => c.failed(err));
+      }
+    }
   };
 
   return {
     take: async (limit, key) => {
-      const id = names.rateLimit(limit.name, key);
-      let lease = leases.get(id);
-      if (!lease) {
-        if (leases.size >= MAX_LEASES) sweep(Date.now());
-        lease = { tokens: 0, until: 0, size: 1, refill: null };
-        leases.set(id, lease);
-      }
-      for (;;) {
-        if (lease.tokens > 0 && lease.until > Date.now()) {
-          // Spending a whole lease before it lapses: this person is fast, ask for more next time.
-          if (--lease.tokens === 0) lease.size = Math.min(MAX_LEASE, Math.max(1, Math.floor(limit.burst / 4)), lease.size * 2);
-          return null;
-        }
-        if (lease.tokens > 0) {
-          lease.tokens = 0;
-          lease.size = 1;
-        }
-        const current = lease;
-        current.refill ??= refill(id, limit, current).finally(() => {
-          current.refill = null;
-        });
-        // Everyone waiting shares one refill; whoever finds it spent by the others asks again.
-        const refused = await current.refill;
-        if (refused !== null) return refused;
-      }
+      const retryMs = await new Promise<number>((done, failed) => {
+        if (pending.length === 0) setImmediate(flush);
+        pending.push({ key: names.rateLimit(limit.name, key), limit, done, failed });
+      });
+      return retryMs < 0 ? null : Math.max(1, Math.ceil(retryMs / 1000));
     },
   };
 }
