@@ -77,6 +77,16 @@ export function redisBus(url: string, names: RedisNames, instanceId: string, han
     }
     connectedBefore = true;
   });
+  // One listener's failure must not cost the other events of the same message.
+  const deliverEach = (targets: string[], event: BusEvent) => {
+    for (const topic of targets) {
+      try {
+        handler(topic as Topic, event);
+      } catch (err) {
+        log.error(`bus: delivering on ${topic} failed: ${(err as Error)?.stack ?? err}`);
+      }
+    }
+  };
   sub.on("message", (_channel: string, payload: string) => {
     if (payload.startsWith(prefix)) return;
     let line = payload.indexOf(SEPARATOR) + 1;
@@ -94,7 +104,7 @@ export function redisBus(url: string, names: RedisNames, instanceId: string, han
           } catch {
             // not an event of ours: skip the line
           }
-          if (event) for (const topic of targets) handler(topic as Topic, event);
+          if (event) deliverEach(targets, event);
         }
       }
       line = end + 1;
