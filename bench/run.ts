@@ -84,10 +84,9 @@ async function freshConfig(): Promise<Config> {
 }
 
 /**
- * Rate limits stay on, every check made as in production, but scaled up: one client here plays
- * a thousand people from one address. Each of its senders is fast, so the instance leases its
- * tokens a few at a time and most checks skip Redis; a population of occasional senders would
- * make one call per message (bench/RESULTS.md, section 8b).
+ * Rate limits stay on, every check made as in production (in Redis, the checks of one turn of
+ * the event loop in one script call), but scaled up: one client here plays a thousand people
+ * from one address.
  */
 function parleyEnv(config: Config): Record<string, string> {
   const base = { RATE_LIMIT_SCALE: limitsOff ? "0" : "1000" };
