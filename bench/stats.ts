@@ -95,11 +95,14 @@ export class CommandCpu {
   constructor(private readonly command: string) {
     this.before = cpuByPid(command);
   }
-  read(): number {
-    const wall = (performance.now() - this.start) / 1000;
+  /** CPU seconds used since this meter started. */
+  seconds(): number {
     let used = 0;
     for (const [pid, seconds] of cpuByPid(this.command)) used += seconds - (this.before.get(pid) ?? 0);
-    return (100 * used) / wall;
+    return used;
+  }
+  read(): number {
+    return (100 * this.seconds()) / ((performance.now() - this.start) / 1000);
   }
 }
 

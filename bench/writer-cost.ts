@@ -8,33 +8,16 @@
 // on this machine (and nothing else should use it meanwhile). Figures move with the machine:
 // compare two builds in the same session, alternating.
 import postgres from "postgres";
-import { readdirSync, readFileSync } from "node:fs";
 import { connectPostgres } from "../src/db/client.ts";
 import { migrate } from "../src/db/migrate.ts";
 import { threads as tq, users as uq } from "../src/db/queries.ts";
 import { MessageWriter } from "../src/chat/writer.ts";
 import { note, progress } from "./progress.ts";
+import { CommandCpu } from "./stats.ts";
 import { BenchArgsError, parseWriterCostArgs, WRITER_COST_USAGE, type WriterCostArgs } from "./args.ts";
 
 const PAIRS = 500;
 const WARM = 5_000;
-
-/** CPU time of every postgres process on this machine, in ms. */
-function postgresCpuMs(): number {
-  let ticks = 0;
-  for (const pid of readdirSync("/proc")) {
-    if (!/^\d+$/.test(pid)) continue;
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      if (!stat.includes("(postgres)")) continue;
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      ticks += Number(fields[11]) + Number(fields[12]); // utime, stime
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return ticks * 10; // USER_HZ is 100 on Linux
-}
 
 let args: WriterCostArgs;
 try {
@@ -91,12 +74,12 @@ try {
     const count = Math.max(wave * 200, Math.round(messages / Math.max(1, 25 / wave)));
     await run(Math.min(WARM, count), wave);
     const cpu0 = process.cpuUsage();
-    const pg0 = postgresCpuMs();
+    const pg = new CommandCpu("postgres");
     const t0 = performance.now();
     await run(count, wave, progress(`waves of ${wave}`, count));
     const seconds = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
-    const pgMs = postgresCpuMs() - pg0;
+    const pgMs = pg.seconds() * 1000;
     rows.push([String(wave), String(count), String(Math.round(count / seconds)), ((cpu.user + cpu.system) / count).toFixed(1), ((pgMs * 1000) / count).toFixed(1)]);
   }
   note("");
