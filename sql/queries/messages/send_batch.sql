@@ -19,15 +19,18 @@
 WITH req AS (
   SELECT r.i::int AS i, r.thread_id, r.sender_id, r.body, r.client_id
   FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[]) WITH ORDINALITY AS r (thread_id, sender_id, body, client_id, i)
+), ids AS (
+  SELECT DISTINCT thread_id AS id FROM req
 ), thread AS (
+  -- A probe of the key per thread, not "id = ANY ($1)": under a cached plan that is a scan of
+  -- the whole table testing every row against every id of the batch once the table is a few
+  -- hundred rows (OFFSET 0 keeps each subquery a probe of its own; see test/plans.test.ts).
   SELECT t.id, t.kind, t.title, t.last_seq,
          split_part(t.direct_key, ':', 1)::bigint AS low, split_part(t.direct_key, ':', 2)::bigint AS high
-  FROM threads t
-  WHERE t.id = ANY ($1::bigint[])
+  FROM ids CROSS JOIN LATERAL (SELECT id, kind, title, last_seq, direct_key FROM threads WHERE id = ids.id OFFSET 0) t
 ), member AS (
   SELECT m.thread_id, m.user_id, m.status
-  FROM thread_members m
-  WHERE m.thread_id = ANY ($1::bigint[])
+  FROM ids CROSS JOIN LATERAL (SELECT thread_id, user_id, status FROM thread_members WHERE thread_id = ids.id OFFSET 0) m
 ), judged AS (
   SELECT q.*, t.last_seq,
          CASE
