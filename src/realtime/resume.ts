@@ -50,8 +50,8 @@ class Follow implements CatchUp {
   reset = false;
   /** The last seq handed on; moves past lastSeq as live events are delivered. */
   private seen = 0;
-  /** What arrived before live() was called. */
-  private buffered: Delivery[] = [];
+  /** What arrived before live() was called; null once nothing more can arrive. */
+  private buffered: Delivery[] | null = [];
   private deliver: Listener | null = null;
   /** handOff's join, waiting for the sequencer to pass what the replay read. */
   private join: (() => void) | null = null;
@@ -74,7 +74,7 @@ class Follow implements CatchUp {
 
   private onEvent(d: Delivery): void {
     if (!this.deliver) {
-      this.buffered.push(d);
+      this.buffered?.push(d);
       return;
     }
     this.pass(d);
@@ -93,14 +93,20 @@ class Follow implements CatchUp {
     this.deliver!(d);
   }
 
+  /** No more events: let go of the listener and of what delivers them (a subscription that
+   * joined a Bun topic keeps this object for as long as it lives, and needs none of it). */
   private stop(): void {
     this.stopListening?.();
     this.stopListening = null;
+    this.deliver = null;
+    this.buffered = null;
   }
 
   live(deliver: Listener, keep: boolean): void {
     this.deliver = deliver;
-    for (const d of this.buffered.splice(0)) this.pass(d);
+    const buffered = this.buffered ?? [];
+    this.buffered = [];
+    for (const d of buffered) this.pass(d);
     if (!keep) this.stop();
   }
 

@@ -44,19 +44,27 @@ export class Connection implements LiveClient {
   readonly kind = "ws" as const;
   private readonly subscriptions = new Map<Topic, Subscription>();
   private closed = false;
-  /** Frames are handled one after another, so a subscribe and the unsubscribe after it cannot cross. */
-  private queue: Promise<void> = Promise.resolve();
+  /**
+   * Frames are handled one after another, so a subscribe and the unsubscribe after it cannot
+   * cross; null when none is waiting. (An idle socket keeps only what it needs: no settled
+   * promise, and of its session only the id and the expiry, not the secret.)
+   */
+  private queue: Promise<void> | null = null;
   readonly user: SessionUser;
+  readonly sessionId: string;
+  private readonly expiresAt: number;
 
   constructor(
     private readonly core: Core,
     private readonly socket: Socket,
-    private readonly session: Session,
+    session: Session,
     private readonly format: Format,
     /** The people this person blocked. */
     private blocked: ReadonlySet<number>,
   ) {
     this.user = session.user;
+    this.sessionId = session.id;
+    this.expiresAt = session.expiresAt;
     core.live.add(this);
   }
 
@@ -84,10 +92,6 @@ export class Connection implements LiveClient {
 
   get userId(): number {
     return this.user.id;
-  }
-
-  get sessionId(): string {
-    return this.session.id;
   }
 
   close(code: number, reason: string): void {
@@ -121,7 +125,7 @@ export class Connection implements LiveClient {
    * burst of sends is one group commit; every other frame waits for the one before it.
    */
   handle(frame: unknown): void {
-    if (Date.now() >= this.session.expiresAt) {
+    if (Date.now() >= this.expiresAt) {
       this.socket.close(CLOSE.unauthenticated, "session expired: log in again");
       return;
     }
@@ -129,7 +133,11 @@ export class Connection implements LiveClient {
       void this.handleOne(frame);
       return;
     }
-    this.queue = this.queue.then(() => this.handleOne(frame));
+    const next = (this.queue ?? Promise.resolve()).then(() => this.handleOne(frame));
+    this.queue = next;
+    void next.then(() => {
+      if (this.queue === next) this.queue = null;
+    });
   }
 
   private async handleOne(frame: unknown): Promise<void> {
