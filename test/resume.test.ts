@@ -346,3 +346,20 @@ test("an event stream that stops reading is ended instead of buffering without b
   expect(finished()).toBe(true);
   tcp.destroy();
 }, 60_000);
+
+test("a delivery that ends its own subscription (a client dropped while its replay's backlog is handed over) stops the rest quietly", async () => {
+  const { catchUpThread } = await import("../src/realtime/resume.ts");
+  const core = server.running.core;
+  const follow = await catchUpThread(core, bob.id, threadId, 0, () => 0);
+  // Three messages arrive before the subscriber goes live: they wait in the follow.
+  await sendMany(3, 1, alice, 1);
+  await Bun.sleep(50);
+  const got: number[] = [];
+  expect(() =>
+    follow.live((d) => {
+      got.push(d.seq!);
+      follow.release(); // the first delivery finds the client gone
+    }, true),
+  ).not.toThrow();
+  expect(got).toEqual([1]);
+});

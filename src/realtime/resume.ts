@@ -88,9 +88,12 @@ class Follow implements CatchUp {
   }
 
   private pass(d: Delivery): void {
+    // A delivery can end its own subscription (a client too slow or gone): then the events
+    // buffered behind it go nowhere.
+    if (!this.deliver) return;
     if (d.seq !== null && d.seq <= this.seen) return;
     if (d.seq !== null) this.seen = d.seq;
-    this.deliver!(d);
+    this.deliver(d);
   }
 
   /** No more events: let go of the listener and of what delivers them (a subscription that
