@@ -25,37 +25,40 @@ const WHOLE_TABLE: Record<string, RegExp> = {
 };
 
 /**
- * A small installation's tables, analyzed: 600 people, 1:1s and twice as many memberships. At
- * this size a plan may rightly scan a small table whole, but not on the path every message
- * takes: there it would test each row against the batch's array of ids ("id = ANY ($1)"), a
- * cost that grows with the table and with the batch (hundreds of sends) until the table is big
- * enough for the planner to change its mind. It did so in the relay benchmark.
+ * The tables as a new installation has them: empty. The test database is shared by the whole
+ * run, so its tables hold what the other files left; emptied inside the transaction (and
+ * rolled back with it), the planner sees them as a first start does.
  */
-const SMALL_INSTALLATION = `
+const EMPTY = "TRUNCATE users, threads CASCADE;";
+/**
+ * A small installation's tables, analyzed: 600 people, 1:1s and twice as many memberships. At
+ * this size a plan may prefer to scan a table whole and test each row against an array of
+ * ids ("id = ANY ($1)"), or hash-join a table it could probe: a cost that grows with the table
+ * (and with the batch, on the send path) until the table is big enough for the planner to
+ * change its mind. It did so in the relay benchmark.
+ */
+const SMALL_INSTALLATION = `${EMPTY}
   INSERT INTO users (username, password_hash) SELECT 'plan_' || g, 'x' FROM generate_series(1, 600) g;
   INSERT INTO threads (kind, direct_key) SELECT 'direct', 'plan:' || g FROM generate_series(1, 600) g;
   INSERT INTO thread_members (thread_id, user_id)
-    SELECT t.id, u.id FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM threads WHERE direct_key LIKE 'plan:%') t
-    JOIN (SELECT id, row_number() OVER (ORDER BY id) AS n FROM users WHERE username LIKE 'plan_%') u ON u.n IN (t.n, t.n % 600 + 1);
+    SELECT t.id, u.id FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM threads) t
+    JOIN (SELECT id, row_number() OVER (ORDER BY id) AS n FROM users) u ON u.n IN (t.n, t.n % 600 + 1);
   ANALYZE users, threads, thread_members;
 `;
-/** The statements of every send's transaction (chat/writer.ts). */
-const SEND_PATH = new Set(["messages/lock_threads.sql", "messages/send_batch.sql"]);
 
 test.each([
-  ["every query in sql/queries reads the growing tables by key under a generic plan made while they were nearly empty", "", null],
-  ["the send path reads them by key under a generic plan made at a small installation's size (600 people and 1:1s, analyzed)", SMALL_INSTALLATION, SEND_PATH],
-] as const)("%s", async (_title, fill, only) => {
+  ["nearly empty", EMPTY],
+  ["at a small installation's size (600 people and 1:1s, analyzed)", SMALL_INSTALLATION],
+])("every query in sql/queries reads the growing tables by key under a generic plan made while they were %s", async (_size, fill) => {
   const files = readdirSync(QUERIES)
     .filter((dir) => dir !== "schema") // migrations' bookkeeping, run once at start-up
     .flatMap((dir) => readdirSync(join(QUERIES, dir)).map((file) => `${dir}/${file}`))
-    .filter((file) => only === null || only.has(file))
     .sort();
-  expect(files.length).toBeGreaterThanOrEqual(only?.size ?? 40);
+  expect(files.length).toBeGreaterThan(40);
   const scans: Record<string, string[]> = {};
   await server.running.core.db
     .transaction(async (tx) => {
-      if (fill) await tx.script(fill);
+      await tx.script(fill);
       await tx.script("SET LOCAL plan_cache_mode = force_generic_plan");
       for (const [i, file] of files.entries()) {
         const text = readFileSync(join(QUERIES, file), "utf8");

@@ -4,7 +4,8 @@
 SELECT m.id, m.thread_id AS "threadId", m.seq, m.sender_id AS "senderId", u.username AS "senderName",
        m.body AS text, m.client_id AS "clientId", m.created_at AS "createdAt", m.kind, m.event
 FROM messages m
-JOIN users u ON u.id = m.sender_id
+-- The sender's name by a probe of the key per message (see users/find_many.sql).
+CROSS JOIN LATERAL (SELECT username FROM users WHERE id = m.sender_id OFFSET 0) AS u
 WHERE m.thread_id = $1 AND m.seq > $2
   AND ($4::bigint IS NULL OR m.kind = 'system'
        OR NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = $4 AND b.blocked_id = m.sender_id))
