@@ -101,5 +101,6 @@ describe("/healthz", () => {
     expect(down.status).toBe(503);
     expect(down.body).toMatchObject({ status: "unavailable", database: { status: "down" } });
     await doomed.running.app.server?.stop(true);
+    if (doomed.dataDir) rmSync(doomed.dataDir, { recursive: true, force: true });
   });
 });

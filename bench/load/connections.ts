@@ -1,5 +1,6 @@
 // Scenario 3: many idle, authenticated, subscribed sockets. Connect rate, and the server's
 // resident memory per socket, against a bare Bun server holding the same sockets.
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { rssBytes } from "../stats.ts";
 
@@ -21,9 +22,10 @@ export async function connections(parts: ConnectionPlanItem[][], serverPids: num
   await Bun.sleep(500);
   const before = serverPids.reduce((sum, pid) => sum + rssBytes(pid), 0);
   const started = performance.now();
+  const files = parts.map((_, k) => `/tmp/parley-conn-plan-${process.pid}-${k}.json`);
   const workers = await Promise.all(
     parts.map(async (plan, k) => {
-      const file = `/tmp/parley-conn-plan-${process.pid}-${k}.json`;
+      const file = files[k]!;
       await Bun.write(file, JSON.stringify(plan));
       return Bun.spawn(["bun", join(import.meta.dir, "conn-worker.ts"), file], { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
     }),
@@ -49,6 +51,7 @@ export async function connections(parts: ConnectionPlanItem[][], serverPids: num
     worker.stdin.end();
     await worker.exited;
   }
+  for (const file of files) rmSync(file, { force: true });
   const total = parts.reduce((n, p) => n + p.length, 0);
   return { sockets: total, open, connectPerSecond: Math.round((open * 1000) / elapsed), bytesPerSocket: Math.round((after - before) / Math.max(1, open)) };
 }

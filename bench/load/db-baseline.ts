@@ -1,6 +1,7 @@
 // The database's own ceiling for what a message costs: the same single-row insert into
 // messages, one autocommitted statement each, from as many connections as given, in a tight
 // loop; and pgbench doing the same where it is installed. Measured before Parley starts.
+import { rmSync } from "node:fs";
 import type { Db } from "../../src/db/client.ts";
 import { threads as tq, users as uq } from "../../src/db/queries.ts";
 
@@ -45,6 +46,7 @@ async function pgbench(databaseUrl: string, connections: number, seconds: number
     `\\set r random(100000000, 2000000000)\nINSERT INTO messages (thread_id, seq, sender_id, body) VALUES (${threadId}, :r, ${userId}, 'baseline message baseline message');\n`,
   );
   const run = Bun.spawnSync([binary, "-n", "-c", String(connections), "-j", "2", "-T", String(seconds), "-f", script, databaseUrl], { stdout: "pipe", stderr: "pipe" });
+  rmSync(script, { force: true });
   const out = run.stdout.toString();
   const tps = /tps = ([\d.]+)/.exec(out)?.[1];
   return tps ? Math.round(Number(tps)) : null;

@@ -44,7 +44,7 @@ async function everyAcknowledgedOnce(front: string, reader: Person, threadId: nu
 }
 
 test("an instance killed with SIGKILL mid-traffic and started again: every acknowledged message is stored once, in order", async () => {
-  const env = storage();
+  const env = storage(cleanups);
   let server = await spawn("K1", { env });
   const [alice, bob] = await Promise.all([signup(at(server.url), "alice"), signup(at(server.url), "bob")]);
   const { thread } = await startThread(at(server.url), alice, bob);
@@ -200,7 +200,7 @@ test.skipIf(embedded)("PostgreSQL away: sends refused with a clear error (no fal
 }, 90_000);
 
 test("a reconnect storm: 3,000 sockets reconnect at once, without backoff, after a restart; all settle, none errs, each hears the next message once", async () => {
-  const env = storage();
+  const env = storage(cleanups);
   let server = await spawn("S1", { env });
   const front = () => at(server.url);
   // 75 people in pairs, 40 sockets each (under the 50 per person).

@@ -16,7 +16,7 @@ let alice: Person, bob: Person, carol: Person;
 let pair: number, group: number;
 
 beforeAll(async () => {
-  server = await spawnWatched("fuzz", cleanups, { env: storage() });
+  server = await spawnWatched("fuzz", cleanups, { env: storage(cleanups) });
   [alice, bob, carol] = await Promise.all([signup(at(server.url), "alice"), signup(at(server.url), "bob"), signup(at(server.url), "carol")]);
   pair = (await startThread(at(server.url), alice, bob, "hello")).thread.id;
   group = (await api(at(server.url), alice, "POST", "/api/v1/threads", { participants: [bob.username, carol.username], title: "group", text: "hi all" })).body.thread.id;

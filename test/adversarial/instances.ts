@@ -1,5 +1,6 @@
 // Parley processes for adversarial tests: each its own process, so that a crash is seen (and
 // counted) rather than taking the test run down with it.
+import { rmSync } from "node:fs";
 import { freshDataDir, embedded, type TestServer } from "../helpers/server.ts";
 import { spawnInstance, type Instance } from "../helpers/cluster.ts";
 import { count } from "./tally.ts";
@@ -7,9 +8,15 @@ import { count } from "./tally.ts";
 /** api(), signup() and friends only need a URL. */
 export const at = (url: string) => ({ url, origin: url, wsUrl: url.replace(/^http/, "ws") + "/api/v1/ws" }) as TestServer;
 
-/** What an instance needs to keep its data across restarts in embedded mode. */
-export function storage(): Record<string, string> {
-  return embedded ? { DATA_DIR: freshDataDir() } : {};
+/**
+ * What an instance needs to keep its data across restarts in embedded mode; `cleanups` (run in
+ * reverse at the end of the file, after the instances are killed) removes the folder.
+ */
+export function storage(cleanups: (() => unknown)[]): Record<string, string> {
+  if (!embedded) return {};
+  const dir = freshDataDir();
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  return { DATA_DIR: dir };
 }
 
 /**
