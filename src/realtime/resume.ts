@@ -50,7 +50,7 @@ class Follow implements CatchUp {
   reset = false;
   /** The last seq handed on; moves past lastSeq as live events are delivered. */
   private seen = 0;
-  /** What arrived before live() was called; null once nothing more can arrive. */
+  /** What arrived before live() was called; null from then on (nothing more is buffered). */
   private buffered: Delivery[] | null = [];
   private deliver: Listener | null = null;
   /** handOff's join, waiting for the sequencer to pass what the replay read. */
@@ -108,7 +108,7 @@ class Follow implements CatchUp {
   live(deliver: Listener, keep: boolean): void {
     this.deliver = deliver;
     const buffered = this.buffered ?? [];
-    this.buffered = [];
+    this.buffered = null;
     for (const d of buffered) this.pass(d);
     if (!keep) this.stop();
   }

@@ -135,9 +135,10 @@ export class Connection implements LiveClient {
     }
     const next = (this.queue ?? Promise.resolve()).then(() => this.handleOne(frame));
     this.queue = next;
-    void next.then(() => {
+    const settled = () => {
       if (this.queue === next) this.queue = null;
-    });
+    };
+    next.then(settled, settled);
   }
 
   private async handleOne(frame: unknown): Promise<void> {
