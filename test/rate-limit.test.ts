@@ -37,8 +37,8 @@ async function watchBucket(keyPrefix: string): Promise<{ calls: () => Promise<nu
   };
 }
 
-const takeMany = async (limiter: RateLimiter, key: string, n: number) =>
-  Promise.all(Array.from({ length: n }, () => limiter.take(limit, key)));
+const takeMany = async (limiter: RateLimiter, key: string, n: number, which = limit) =>
+  Promise.all(Array.from({ length: n }, () => limiter.take(which, key)));
 
 afterAll(async () => {
   if (!withRedis) return;
@@ -93,6 +93,70 @@ describe.skipIf(!withRedis)("rate limits in Redis", () => {
       allowed += results.flat().filter((r) => r === null).length;
     }
     expect(allowed).toBe(30);
+  });
+});
+
+describe.skipIf(!withRedis)("a fast limit (the one on messages) in Redis", () => {
+  const fast: Limit = { ...limit, name: "test-fast", fast: true };
+  const fastNames = (key: string) => names.rateLimit(fast.name, key);
+
+  /** Whether a take answered before the event loop turned: decided here, not by Redis. */
+  const answeredAtOnce = async (limiter: RateLimiter, key: string) => {
+    let turned = false;
+    setImmediate(() => (turned = true));
+    const result = await limiter.take(fast, key);
+    return { result, atOnce: !turned };
+  };
+
+  test("far from the limit a take does not wait for Redis, and Redis is still charged for it", async () => {
+    const a = instance();
+    // The first take in a process asks Redis: nothing is known of the bucket yet.
+    expect(await answeredAtOnce(a, "quick")).toEqual({ result: null, atOnce: false });
+    for (let i = 0; i < 3; i++) expect(await answeredAtOnce(a, "quick")).toEqual({ result: null, atOnce: true });
+    await Bun.sleep(50); // the charges follow in the next script call
+    // Another instance sees all four taken: 26 left of 30.
+    const b = instance();
+    const results = await takeMany(b, "quick", 30, fast);
+    expect(results.filter((r) => r === null).length).toBe(26);
+    const redis = new Redis(process.env.REDIS_URL!);
+    expect(Number(await redis.get(fastNames("quick")))).toBeGreaterThan(Date.now());
+    await redis.quit();
+  });
+
+  test("one instance still holds the limit exactly: near it, every take waits for Redis", async () => {
+    const a = instance();
+    let allowed = 0;
+    const waited: boolean[] = [];
+    for (let i = 0; i < 40; i++) {
+      const { result, atOnce } = await answeredAtOnce(a, "edge");
+      if (result === null) allowed++;
+      else expect(result).toBeGreaterThanOrEqual(1);
+      waited.push(!atOnce);
+    }
+    expect(allowed).toBe(30);
+    // With less than half the bucket left, no take was decided here.
+    expect(waited.slice(15)).toEqual(Array(25).fill(true));
+  });
+
+  test("two instances together let through the limit, and at most an eighth of it more", async () => {
+    const a = instance();
+    const b = instance();
+    let allowed = 0;
+    for (let round = 0; round < 20; round++) {
+      const results = await Promise.all([takeMany(a, "fastshared", 2, fast), takeMany(b, "fastshared", 2, fast)]);
+      allowed += results.flat().filter((r) => r === null).length;
+    }
+    expect(allowed).toBe(30);
+    // The worst case: one instance's view is old when the other spends the bucket.
+    const c = instance();
+    const d = instance();
+    expect(await c.take(fast, "stale")).toBeNull();
+    expect((await takeMany(d, "stale", 40, fast)).filter((r) => r === null).length).toBe(29);
+    const late = (await takeMany(c, "stale", 10, fast)).filter((r) => r === null).length;
+    expect(late).toBeLessThanOrEqual(Math.floor(fast.burst / 8));
+    // And once Redis has answered, c refuses like everyone else.
+    await Bun.sleep(50);
+    expect(await c.take(fast, "stale")).toBeGreaterThanOrEqual(1);
   });
 });
 

@@ -1,7 +1,8 @@
 // Rate limits, shared by every instance through Redis (in the process without it). Each limit
 // is a token bucket in GCRA form: one number per key, the time at which its bucket will be
 // full again, so a check is one atomic script and the state expires by itself. The checks of
-// one turn of the event loop share a script call (below).
+// one turn of the event loop share a script call (below), and a send far from its limit does
+// not wait for that call at all (see redisRateLimiter).
 import type Redis from "ioredis";
 import { AppError } from "../errors.ts";
 import type { RedisNames } from "../realtime/topics.ts";
@@ -14,6 +15,12 @@ export interface Limit {
   /** How many per `perMs` in the long run. */
   rate: number;
   perMs: number;
+  /**
+   * May be decided in the process while Redis says the bucket is far from spent, Redis being
+   * charged behind (see redisRateLimiter); near the limit it is decided by Redis, exactly.
+   * For limits on every message; the limits that guard passwords always wait for Redis.
+   */
+  fast?: boolean;
 }
 
 export interface RateLimiter {
@@ -47,59 +54,120 @@ export function memoryRateLimiter(): RateLimiter {
 }
 
 /**
- * Takes one token from each of several buckets (the checks of one turn of the event loop,
- * usually different people's; a bucket that appears twice is charged twice, in order).
- * KEYS[i] holds bucket i's "full again" time; ARGV[1] is now, then per bucket its interval and
- * tolerance. Answers per bucket -1 when the token was taken, else the milliseconds until one is.
+ * Charges several buckets one token each (the checks of one turn of the event loop, usually
+ * different people's; a bucket that appears twice is charged twice, in order). KEYS[i] holds
+ * bucket i's "full again" time; ARGV[1] is now, then per bucket its interval, its tolerance
+ * and 1 to take the token only if there is one, 0 to charge it regardless (a send this process
+ * already let through). Answers per bucket two values: -1 when the token was taken, else the
+ * milliseconds until one is; then the bucket's "full again" time as it is now.
  */
 const TAKE = `
 local now = tonumber(ARGV[1])
 local out = {}
 for i = 1, #KEYS do
-  local interval = tonumber(ARGV[2 * i])
-  local tolerance = tonumber(ARGV[2 * i + 1])
+  local interval = tonumber(ARGV[3 * i - 1])
+  local tolerance = tonumber(ARGV[3 * i])
+  local take = ARGV[3 * i + 1] == '1'
   local tat = tonumber(redis.call('GET', KEYS[i]) or now)
   if tat < now then tat = now end
   local next = tat + interval
-  if next - now > tolerance then
-    out[i] = math.max(1, math.ceil(next - tolerance - now))
+  if take and next - now > tolerance then
+    out[2 * i - 1] = math.max(1, math.ceil(next - tolerance - now))
   else
     redis.call('SET', KEYS[i], next, 'PX', math.ceil(next - now))
-    out[i] = -1
+    out[2 * i - 1] = -1
+    tat = next
   end
+  out[2 * i] = string.format('%.17g', tat)
 end
 return out`;
 
 interface LimitCommands {
-  parleyRateTake(keyCount: number, ...keysThenArgs: (string | number)[]): Promise<number[]>;
+  parleyRateTake(keyCount: number, ...keysThenArgs: (string | number)[]): Promise<(number | string)[]>;
 }
 
 /** Checks per script call: bounds the call's size, however many arrive in one turn. */
 const MAX_PER_CALL = 500;
 
+/**
+ * How long what Redis last said of a bucket may decide a fast limit here. Past it, the next
+ * check waits for Redis again (and the view is forgotten).
+ */
+const VIEW_MS = 10_000;
+
 interface Check {
   key: string;
-  limit: Limit;
+  interval: number;
+  tolerance: number;
+  /** Already let through here: Redis is charged, not asked. */
+  charge: boolean;
   done: (retryMs: number) => void;
   failed: (err: unknown) => void;
 }
 
+/** What this process knows of a fast limit's bucket: Redis's last answer and its own sends since. */
+interface View {
+  /** The bucket's "full again" time: Redis's last answer, plus the charges still on their way. */
+  tat: number;
+  /** Let through here, Redis not yet charged. */
+  unconfirmed: number;
+  seenAt: number;
+}
+
+const ignore = () => {};
+
+/**
+ * Limits kept in Redis, so every instance counts against the same buckets. The checks of one
+ * turn of the event loop go to Redis as one script call: under load that is many people's at
+ * once, and a command each cost this process more than the check itself.
+ *
+ * A fast limit (the one on every message) is decided here, with no wait, while Redis's last
+ * word on the bucket, less what this process let through since, leaves at least half of it,
+ * and at most an eighth of it waits to be charged; the charge goes in the next script call
+ * all the same. Waiting for Redis on every message put a round trip to another process in
+ * front of each send (bench/RESULTS.md, section 10). Near the limit every check waits for
+ * Redis, so one instance holds a limit exactly. Across instances, an instance whose view is
+ * behind what others let through may let up to an eighth of a burst more through before its
+ * next answer from Redis corrects it.
+ */
 export function redisRateLimiter(redis: Redis, names: RedisNames): RateLimiter {
   redis.defineCommand("parleyRateTake", { lua: TAKE });
   const scripts = redis as unknown as LimitCommands;
+  const views = new Map<string, View>();
+  let sweptAt = Date.now();
 
-  // The checks of one turn of the event loop go to Redis as one script call: under load that
-  // is many people's at once, and a command each cost this process more than the check itself.
-  let pending: Check[] = [];
-  const send = (batch: Check[]) => {
-    const args: number[] = [Date.now()];
-    for (const { limit } of batch) {
-      const interval = limit.perMs / limit.rate;
-      args.push(interval, interval * limit.burst);
+  const learn = (check: Check, tat: number, now: number, fast: boolean) => {
+    let view = views.get(check.key);
+    if (!view) {
+      if (!fast) return;
+      view = { tat, unconfirmed: 0, seenAt: now };
+      views.set(check.key, view);
     }
-    scripts.parleyRateTake(batch.length, ...batch.map((c) => c.key), ...args).then(
-      (results) => batch.forEach((c, i) => c.done(Number(results[i]))),
-      (err) => batch.forEach((c) => c.failed(err)),
+    if (check.charge) view.unconfirmed--;
+    // Answers come in the order the checks went; the charges sent after this one are not in it.
+    view.tat = tat + view.unconfirmed * check.interval;
+    view.seenAt = now;
+  };
+
+  let pending: { check: Check; fast: boolean }[] = [];
+  const send = (batch: { check: Check; fast: boolean }[]) => {
+    const args: number[] = [Date.now()];
+    for (const { check } of batch) args.push(check.interval, check.tolerance, check.charge ? 0 : 1);
+    scripts.parleyRateTake(batch.length, ...batch.map((c) => c.check.key), ...args).then(
+      (results) => {
+        const now = Date.now();
+        batch.forEach(({ check, fast }, i) => {
+          learn(check, Number(results[2 * i + 1]), now, fast);
+          check.done(Number(results[2 * i]));
+        });
+      },
+      (err) => {
+        for (const { check } of batch) {
+          const view = check.charge ? views.get(check.key) : undefined;
+          if (view) view.unconfirmed--;
+          check.failed(err);
+        }
+      },
     );
   };
   const flush = () => {
@@ -110,17 +178,42 @@ export function redisRateLimiter(redis: Redis, names: RedisNames): RateLimiter {
       try {
         send(batch);
       } catch (err) {
-        batch.forEach((c) => c.failed(err));
+        batch.forEach(({ check }) => check.failed(err));
       }
     }
+    const now = Date.now();
+    if (now - sweptAt > VIEW_MS) {
+      sweptAt = now;
+      for (const [key, view] of views) if (view.unconfirmed === 0 && now - view.seenAt > VIEW_MS) views.delete(key);
+    }
+  };
+  const enqueue = (check: Check, fast: boolean) => {
+    if (pending.length === 0) setImmediate(flush);
+    pending.push({ check, fast });
   };
 
   return {
     take: async (limit, key) => {
-      const retryMs = await new Promise<number>((done, failed) => {
-        if (pending.length === 0) setImmediate(flush);
-        pending.push({ key: names.rateLimit(limit.name, key), limit, done, failed });
-      });
+      const bucket = names.rateLimit(limit.name, key);
+      const interval = limit.perMs / limit.rate;
+      const tolerance = interval * limit.burst;
+      if (limit.fast) {
+        const now = Date.now();
+        const view = views.get(bucket);
+        if (view && now - view.seenAt <= VIEW_MS && view.unconfirmed < Math.floor(limit.burst / 8)) {
+          const next = Math.max(view.tat, now) + interval;
+          // What is left after this one: at least half the bucket.
+          if (next - now <= tolerance / 2) {
+            view.tat = next;
+            view.unconfirmed++;
+            enqueue({ key: bucket, interval, tolerance, charge: true, done: ignore, failed: ignore }, true);
+            return null;
+          }
+        }
+      }
+      const retryMs = await new Promise<number>((done, failed) =>
+        enqueue({ key: bucket, interval, tolerance, charge: false, done, failed }, limit.fast === true),
+      );
       return retryMs < 0 ? null : Math.max(1, Math.ceil(retryMs / 1000));
     },
   };
@@ -140,7 +233,7 @@ export const LIMITS = {
   loginPerAddress: { name: "login-address", burst: 30, rate: 60, perMs: 15 * MINUTE },
   signupPerAddress: { name: "signup-address", burst: 5, rate: 20, perMs: HOUR },
   /** A fast typist sends a few a second; a flood sends hundreds. */
-  messagesPerPerson: { name: "messages", burst: 30, rate: 10, perMs: 1000 },
+  messagesPerPerson: { name: "messages", burst: 30, rate: 10, perMs: 1000, fast: true },
   /** Starting conversations: spam starts many, people start a few. */
   conversationsPerPerson: { name: "conversations", burst: 20, rate: 60, perMs: HOUR },
 } satisfies Record<string, Limit>;
