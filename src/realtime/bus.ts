@@ -87,8 +87,12 @@ export function redisBus(url: string, names: RedisNames, instanceId: string, han
       }
     }
   };
-  sub.on("message", (_channel: string, payload: string) => {
-    if (payload.startsWith(prefix)) return;
+  // As bytes first: this instance's own messages come back too, and are dropped on their
+  // prefix before anything turns them into a string.
+  const ownPrefix = Buffer.from(prefix);
+  sub.on("messageBuffer", (_channel: Buffer, bytes: Buffer) => {
+    if (bytes.length >= ownPrefix.length && ownPrefix.equals(bytes.subarray(0, ownPrefix.length))) return;
+    const payload = bytes.toString();
     let line = payload.indexOf(SEPARATOR) + 1;
     if (line === 0) return;
     while (line < payload.length) {
