@@ -51,6 +51,7 @@ const SIZE = {
   fanoutBurst: quick ? 500 : 1000,
   connections: args.connections ?? (big ? 50_000 : quick ? 1000 : 10_000),
   pageSeconds: quick ? 3 : 10,
+  pageWarmupSeconds: quick ? 1 : 2,
   /** Per person, below the per-person connection limit. */
   socketsPerPerson: 10,
 };
@@ -220,10 +221,10 @@ async function main() {
     note("scenario 4: pages at 32 concurrent requests");
     const reader = person(seeded.reader.person);
     const cookie = { cookie: `parley_session=${reader.token}` };
-    const list: PagesResult = await pages(`${a.url}/messages`, cookie, { concurrency: 32, seconds: SIZE.pageSeconds });
-    const chat: PagesResult = await pages(`${a.url}/chat/${seeded.reader.longThread}`, cookie, { concurrency: 32, seconds: SIZE.pageSeconds });
+    const list: PagesResult = await pages(`${a.url}/messages`, cookie, { concurrency: 32, seconds: SIZE.pageSeconds, warmupSeconds: SIZE.pageWarmupSeconds });
+    const chat: PagesResult = await pages(`${a.url}/chat/${seeded.reader.longThread}`, cookie, { concurrency: 32, seconds: SIZE.pageSeconds, warmupSeconds: SIZE.pageWarmupSeconds });
     const b = await bareServer();
-    const baseline: PagesResult = await pages(`${b.url}/page`, {}, { concurrency: 32, seconds: SIZE.pageSeconds });
+    const baseline: PagesResult = await pages(`${b.url}/page`, {}, { concurrency: 32, seconds: SIZE.pageSeconds, warmupSeconds: SIZE.pageWarmupSeconds });
     results.pages = { list, chat, bareBun: baseline, listRatio: round(list.requestsPerSecond / baseline.requestsPerSecond, 3) };
     note(`  /messages ${list.requestsPerSecond}/s p99 ${round(list.p99, 2)} ms; /chat ${chat.requestsPerSecond}/s p99 ${round(chat.p99, 2)} ms; bare Bun page ${baseline.requestsPerSecond}/s`);
   }

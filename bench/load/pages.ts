@@ -1,5 +1,8 @@
 // Scenario 4: pages. Requests per second and p99 at a fixed concurrency, with wrk where it is
-// installed (a client in C, so the client is not what is measured), else with fetch.
+// installed (a client in C, so the client is not what is measured), else with fetch. Each URL
+// is loaded for a moment first, unmeasured: the first seconds after a start (code not yet
+// compiled, a list not yet cached, 32 requests all missing it at once) put a p99 of 90–280 ms
+// on a page whose p99 is 7 ms once warm (bench/RESULTS.md, section 10).
 import { latency } from "../stats.ts";
 
 export interface PagesResult {
@@ -12,7 +15,16 @@ export interface PagesResult {
 
 const WRK = "/usr/bin/wrk";
 
-export async function pages(url: string, headers: Record<string, string>, options: { concurrency: number; seconds: number }): Promise<PagesResult> {
+export async function pages(
+  url: string,
+  headers: Record<string, string>,
+  options: { concurrency: number; seconds: number; warmupSeconds: number },
+): Promise<PagesResult> {
+  await load(url, headers, { concurrency: options.concurrency, seconds: options.warmupSeconds });
+  return load(url, headers, options);
+}
+
+async function load(url: string, headers: Record<string, string>, options: { concurrency: number; seconds: number }): Promise<PagesResult> {
   if (await Bun.file(WRK).exists()) {
     const args = [WRK, "-t2", `-c${options.concurrency}`, `-d${options.seconds}s`, "--latency", ...Object.entries(headers).flatMap(([k, v]) => ["-H", `${k}: ${v}`]), url];
     const run = Bun.spawnSync(args, { stdout: "pipe", stderr: "pipe" });
