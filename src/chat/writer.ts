@@ -3,9 +3,10 @@
 // send after a quiet spell is committed at once (after the current turn of the event loop,
 // so a burst read together goes together).
 //
-// Each transaction is one round trip: it locks its threads (in id order), then one statement
-// (sql/queries/messages/send_batch.sql) checks membership and blocks under those locks, takes
-// the next seqs and stores the rows, then COMMIT; so seq order is commit order with no gaps.
+// Each transaction is one statement, one round trip: parley_send (sql/migrations/
+// 0006_send_function.sql) locks its threads (in id order), then checks membership and blocks
+// under those locks, takes the next seqs and stores the rows, and commits as it returns; so
+// seq order is commit order with no gaps.
 // A clientId stored before (a retried send) is refused by its unique index; the transaction
 // rolls back and the batch goes again, this time looking the stored messages up. A thread is
 // never in two transactions at once: one sender's messages keep their order. Nothing is
@@ -15,7 +16,7 @@
 // load: batches stay large and cheap. A second one starts only behind a backlog (SECOND_AT
 // waiting sends), so the database and this process both keep busy when the sends come faster
 // than one transaction at a time can take them.
-import type { Db, PipelinedTx } from "../db/client.ts";
+import type { Db } from "../db/client.ts";
 import { isUnavailable } from "../errors.ts";
 import { messages as q, type MessageRow, type SendRow } from "../db/queries.ts";
 import { AppError, notFound } from "../errors.ts";
@@ -136,7 +137,7 @@ export class MessageWriter {
         for (const id of threads) this.busyThreads.delete(id);
         this.inFlight--;
         this.unpublished.push(publish);
-        // The next batch's statements go out first (store() publishes this one once they have).
+        // The next batch's statement goes out first (store() publishes this one once it has).
         if (!this.pump()) this.publish();
         if (this.inFlight === 0 && this.queue.length === 0) for (const done of this.idleWaiters.splice(0)) done();
       });
@@ -156,9 +157,9 @@ export class MessageWriter {
   private async flush(batch: Pending[], lookUp = false): Promise<() => void> {
     let outcomes: Outcome[];
     try {
-      // Once this batch's statements are sent (postgres.js writes them in setImmediate), the
+      // Once this batch's statement is sent (postgres.js writes it in setImmediate), the
       // batches before it are published.
-      outcomes = await this.db.pipelined((tx) => store(tx, batch, lookUp, () => setImmediate(this.publish)));
+      outcomes = await store(this.db, batch, lookUp, () => setImmediate(this.publish));
     } catch (err) {
       // A clientId already stored: a retried send. The transaction rolled back whole, so the
       // batch goes again, this time reading the stored messages under the locks first.
@@ -189,31 +190,24 @@ export class MessageWriter {
 }
 
 /**
- * One round trip: the thread locks, then one statement that decides every send's fate and
- * stores the new ones under those locks (sql/queries/messages/send_batch.sql), then COMMIT.
+ * One statement, its own transaction: the thread locks, then every send's fate decided and the
+ * new ones stored under those locks (sql/queries/messages/send.sql). A failure (a retried
+ * clientId, a text the database refuses) takes all of it back and rejects with its own error.
  * lookUp: look for messages already stored under the batch's clientIds. Almost every send is
  * new, so a batch first goes without; the unique index on clientIds refuses a retried one,
  * and the batch goes again with the lookup (see flush).
  */
-async function store(tx: PipelinedTx, batch: Pending[], lookUp: boolean, sent: () => void): Promise<Outcome[]> {
-  // postgres.js pipelines statements issued together on a transaction's connection, and
-  // PostgreSQL runs them in the order sent. Answers come in that order too, so a statement
-  // that fails rejects this with its own error (a retried clientId, a text the database
-  // refuses) before COMMIT answers "rolled back".
-  const answers = Promise.all([
-    q.lockThreads(tx, [...new Set(batch.map((r) => r.threadId))]),
-    q.sendBatch(
-      tx,
-      batch.map((r) => r.threadId),
-      batch.map((r) => r.sender.id),
-      batch.map((r) => r.text),
-      batch.map((r) => r.clientId),
-      lookUp,
-    ),
-    tx.commit(),
-  ]);
-  sent(); // Promise.all has started them: they are on their way
-  const [, rows] = await answers;
+async function store(db: Db, batch: Pending[], lookUp: boolean, sent: () => void): Promise<Outcome[]> {
+  const answers = q.send(
+    db,
+    batch.map((r) => r.threadId),
+    batch.map((r) => r.sender.id),
+    batch.map((r) => r.text),
+    batch.map((r) => r.clientId),
+    lookUp,
+  );
+  sent(); // on its way
+  const rows = await answers;
 
   const threads = new Map<number, { kind: "direct" | "group"; title: string | null; members: number[] }>();
   const firstInsert = new Map<string, { row: SendRow; text: string }>();

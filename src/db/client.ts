@@ -14,25 +14,10 @@ export interface Sql {
   script(text: string): Promise<void>;
 }
 
-/** A transaction that can send its COMMIT behind its last statements, without waiting. */
-export interface PipelinedTx extends Sql {
-  /**
-   * Sends COMMIT now, behind everything issued so far. Resolves once committed; rejects if
-   * the transaction rolled back instead (a statement before it failed).
-   */
-  commit(): Promise<void>;
-}
-
 export interface Db extends Sql {
   readonly kind: "postgres" | "embedded";
   /** Runs fn in one transaction: commits when it resolves, rolls back when it throws. */
   transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T>;
-  /**
-   * Like transaction, for the hot path: BEGIN travels with fn's first statements and fn may
-   * send COMMIT with its last ones (tx.commit()), so a transaction of two dependent steps costs
-   * two round trips, not four. Commits when fn resolves if fn did not; rolls back if it throws.
-   */
-  pipelined<T>(fn: (tx: PipelinedTx) => Promise<T>): Promise<T>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -64,8 +49,9 @@ export function connectPostgres(url: string, options: PostgresOptions = {}): Db 
     },
   });
   const wrap = (conn: postgres.Sql | postgres.TransactionSql): Sql => ({
-    // postgres.js sends a query when it is first awaited; executing it at once instead keeps
-    // the order statements are written in, which a pipelined transaction depends on.
+    // postgres.js sends a query when it is first awaited; executing it at once instead sends
+    // it now, in the order written (the writer publishes the batch before once its statement
+    // is on its way).
     query: <R>(text: string, params: readonly unknown[] = []) =>
       conn.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: true }).execute() as unknown as Promise<R[]>,
     script: async (text) => {
@@ -76,37 +62,6 @@ export function connectPostgres(url: string, options: PostgresOptions = {}): Db 
     kind: "postgres",
     ...wrap(sql),
     transaction: <T>(fn: (tx: Sql) => Promise<T>) => sql.begin((tx) => fn(wrap(tx))) as Promise<T>,
-    pipelined: async <T>(fn: (tx: PipelinedTx) => Promise<T>) => {
-      const conn = await sql.reserve();
-      // postgres.js sends a query when it is executed and does not wait for earlier answers,
-      // and PostgreSQL runs a connection's statements in the order they arrive.
-      const begin = conn.unsafe("begin").execute();
-      begin.catch(() => {}); // its failure fails every statement after it; fn sees that
-      let commit: Promise<void> | null = null;
-      const tx: PipelinedTx = {
-        ...wrap(conn),
-        commit: () =>
-          (commit ??= conn
-            .unsafe("commit")
-            .execute()
-            .then((result) => {
-              // COMMIT of a transaction in which a statement failed answers ROLLBACK.
-              if (result.command !== "COMMIT") throw new Error("the transaction was rolled back");
-            })),
-      };
-      try {
-        const result = await fn(tx);
-        await begin;
-        await tx.commit();
-        return result;
-      } catch (err) {
-        // Whatever was sent ends the transaction: the COMMIT fn sent, or a ROLLBACK now.
-        await (commit ?? conn.unsafe("rollback").execute()).catch(() => {});
-        throw err;
-      } finally {
-        conn.release();
-      }
-    },
     ping: async () => {
       await sql.unsafe(pingSql);
     },
@@ -138,8 +93,6 @@ export async function openEmbedded(dataDir: string): Promise<Db> {
     kind: "embedded",
     ...wrap(pg),
     transaction: <T>(fn: (tx: Sql) => Promise<T>) => pg.transaction((tx) => fn(wrap(tx))),
-    // In process there are no round trips to save: the commit happens when fn resolves.
-    pipelined: <T>(fn: (tx: PipelinedTx) => Promise<T>) => pg.transaction((tx) => fn({ ...wrap(tx), commit: async () => {} })),
     ping: async () => {
       await pg.query(pingSql);
     },

@@ -8,6 +8,7 @@ import m0002 from "../../sql/migrations/0002_feed.sql" with { type: "text" };
 import m0003 from "../../sql/migrations/0003_groups_blocks.sql" with { type: "text" };
 import m0004 from "../../sql/migrations/0004_hot_threads.sql" with { type: "text" };
 import m0005 from "../../sql/migrations/0005_lean_messages.sql" with { type: "text" };
+import m0006 from "../../sql/migrations/0006_send_function.sql" with { type: "text" };
 
 export interface Migration {
   version: number;
@@ -21,6 +22,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 3, name: "groups_blocks", sql: m0003 },
   { version: 4, name: "hot_threads", sql: m0004 },
   { version: 5, name: "lean_messages", sql: m0005 },
+  { version: 6, name: "send_function", sql: m0006 },
 ];
 
 // Any constant works as long as every instance uses the same one ("parley" in ASCII).

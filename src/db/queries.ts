@@ -12,8 +12,7 @@ import blocksBlockedIds from "../../sql/queries/blocks/blocked_ids.sql" with { t
 import blocksBlockersAmong from "../../sql/queries/blocks/blockers_among.sql" with { type: "text" };
 import messagesCountBySender from "../../sql/queries/messages/count_by_sender.sql" with { type: "text" };
 import messagesStoreSystemLine from "../../sql/queries/messages/store_system_line.sql" with { type: "text" };
-import messagesLockThreads from "../../sql/queries/messages/lock_threads.sql" with { type: "text" };
-import messagesSendBatch from "../../sql/queries/messages/send_batch.sql" with { type: "text" };
+import messagesSend from "../../sql/queries/messages/send.sql" with { type: "text" };
 import messagesPageAfter from "../../sql/queries/messages/page_after.sql" with { type: "text" };
 import messagesPageBefore from "../../sql/queries/messages/page_before.sql" with { type: "text" };
 import schemaApplied from "../../sql/queries/schema/applied.sql" with { type: "text" };
@@ -108,7 +107,7 @@ export interface MessageRow {
   event: SystemEvent | null;
 }
 export type SendFate = "not_found" | "undeliverable" | "not_allowed" | "stored" | "same" | "insert";
-/** One send of a batch as send_batch decided it (see the SQL file). */
+/** One send of a batch as parley_send decided it (sql/migrations/0006_send_function.sql). */
 export interface SendRow {
   /** The send's place in the batch, from 1. */
   i: number;
@@ -202,11 +201,10 @@ export const threads = {
 };
 
 export const messages = {
-  lockThreads: query<[threadIds: number[]], { id: number }>(messagesLockThreads),
-  sendBatch: query<
+  send: query<
     [threadIds: number[], senderIds: number[], texts: string[], clientIds: (string | null)[], lookUp: boolean],
     SendRow
-  >(messagesSendBatch),
+  >(messagesSend),
   storeSystemLine: query<[threadId: number, seq: number, actorId: number, text: string, event: string], MessageRow>(messagesStoreSystemLine),
   pageBefore: query<[threadId: number, beforeSeq: number, limit: number, viewerId: number | null], MessageWithSenderRow>(messagesPageBefore),
   pageAfter: query<[threadId: number, afterSeq: number, limit: number, viewerId: number | null], MessageWithSenderRow>(messagesPageAfter),
