@@ -1,9 +1,9 @@
 -- The send path's transaction as one statement: a call of parley_send, a function of two
 -- statements, takes one round trip and comes back as one answer, where BEGIN, the lock,
 -- the batch and COMMIT were four statements, four answers and as many wake-ups of the
--- server's event loop. Measured with bench/writer-cost.ts, alternating three times, CPU per
--- message: Parley's from 542–591 to 324–360 µs one send a transaction and from 31–33 to
--- 22–25 µs 25 a transaction; PostgreSQL's from 850–980 to 750–850 and from 63–73 to 54–71 µs.
+-- server's event loop. Measured with bench/writer-cost.ts (two sets of three alternating
+-- runs), Parley's CPU per message went from 450–591 to 315–400 µs one send a transaction and
+-- from 31–34 to 22–26 µs 25 a transaction; PostgreSQL's did not move beyond the noise.
 --
 -- The two statements stay two: in READ COMMITTED each statement of a function takes its own
 -- snapshot when it starts, so the batch, started after the locks, sees the threads, members
