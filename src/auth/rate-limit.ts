@@ -111,6 +111,9 @@ interface View {
   tat: number;
   /** Let through here, Redis not yet charged. */
   unconfirmed: number;
+  /** Checks sent to Redis to decide, not yet answered: what they take is not in tat yet. */
+  asking: number;
+  /** When Redis last answered for it (never, for a view made by a check on its way). */
   seenAt: number;
 }
 
@@ -123,8 +126,8 @@ const ignore = () => {};
  *
  * A fast limit (the one on every message) is decided here, with no wait, while Redis's last
  * word on the bucket, less what this process let through since, leaves at least half of it,
- * and at most an eighth of it waits to be charged; the charge goes in the next script call
- * all the same. Waiting for Redis on every message put a round trip to another process in
+ * at most an eighth of it waits to be charged, and no check of it waits for Redis's decision;
+ * the charge goes in the next script call all the same. Waiting for Redis on every message put a round trip to another process in
  * front of each send (bench/RESULTS.md, section 10). Near the limit every check waits for
  * Redis, so one instance holds a limit exactly. Across instances, an instance whose view is
  * behind what others let through may let up to an eighth of a burst more through before its
@@ -136,17 +139,15 @@ export function redisRateLimiter(redis: Redis, names: RedisNames): RateLimiter {
   const views = new Map<string, View>();
   let sweptAt = Date.now();
 
-  const learn = (check: Check, tat: number, now: number, fast: boolean) => {
-    let view = views.get(check.key);
-    if (!view) {
-      if (!fast) return;
-      view = { tat, unconfirmed: 0, seenAt: now };
-      views.set(check.key, view);
-    }
+  /** A fast check is answered (with the bucket's "full again" time) or failed (null). */
+  const settle = (check: Check, tat: number | null) => {
+    const view = views.get(check.key)!; // made when the check was sent; never swept while it is out
     if (check.charge) view.unconfirmed--;
+    else view.asking--;
+    if (tat === null) return;
     // Answers come in the order the checks went; the charges sent after this one are not in it.
     view.tat = tat + view.unconfirmed * check.interval;
-    view.seenAt = now;
+    view.seenAt = Date.now();
   };
 
   let pending: { check: Check; fast: boolean }[] = [];
@@ -154,21 +155,19 @@ export function redisRateLimiter(redis: Redis, names: RedisNames): RateLimiter {
     const args: number[] = [Date.now()];
     for (const { check } of batch) args.push(check.interval, check.tolerance, check.charge ? 0 : 1);
     scripts.parleyRateTake(batch.length, ...batch.map((c) => c.check.key), ...args).then(
-      (results) => {
-        const now = Date.now();
+      (results) =>
         batch.forEach(({ check, fast }, i) => {
-          learn(check, Number(results[2 * i + 1]), now, fast);
+          if (fast) settle(check, Number(results[2 * i + 1]));
           check.done(Number(results[2 * i]));
-        });
-      },
-      (err) => {
-        for (const { check } of batch) {
-          const view = check.charge ? views.get(check.key) : undefined;
-          if (view) view.unconfirmed--;
-          check.failed(err);
-        }
-      },
+        }),
+      (err) => fail(batch, err),
     );
+  };
+  const fail = (batch: { check: Check; fast: boolean }[], err: unknown) => {
+    for (const { check, fast } of batch) {
+      if (fast) settle(check, null);
+      check.failed(err);
+    }
   };
   const flush = () => {
     const all = pending;
@@ -178,16 +177,23 @@ export function redisRateLimiter(redis: Redis, names: RedisNames): RateLimiter {
       try {
         send(batch);
       } catch (err) {
-        batch.forEach(({ check }) => check.failed(err));
+        fail(batch, err);
       }
     }
     const now = Date.now();
     if (now - sweptAt > VIEW_MS) {
       sweptAt = now;
-      for (const [key, view] of views) if (view.unconfirmed === 0 && now - view.seenAt > VIEW_MS) views.delete(key);
+      for (const [key, view] of views) {
+        if (view.unconfirmed === 0 && view.asking === 0 && now - view.seenAt > VIEW_MS) views.delete(key);
+      }
     }
   };
   const enqueue = (check: Check, fast: boolean) => {
+    if (fast && !check.charge) {
+      let view = views.get(check.key);
+      if (!view) views.set(check.key, (view = { tat: 0, unconfirmed: 0, asking: 0, seenAt: -Infinity }));
+      view.asking++;
+    }
     if (pending.length === 0) setImmediate(flush);
     pending.push({ check, fast });
   };
@@ -200,7 +206,7 @@ export function redisRateLimiter(redis: Redis, names: RedisNames): RateLimiter {
       if (limit.fast) {
         const now = Date.now();
         const view = views.get(bucket);
-        if (view && now - view.seenAt <= VIEW_MS && view.unconfirmed < Math.floor(limit.burst / 8)) {
+        if (view && view.asking === 0 && now - view.seenAt <= VIEW_MS && view.unconfirmed < Math.floor(limit.burst / 8)) {
           const next = Math.max(view.tat, now) + interval;
           // What is left after this one: at least half the bucket.
           if (next - now <= tolerance / 2) {
