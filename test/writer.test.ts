@@ -166,9 +166,9 @@ test("one batch decides each send on its own: the same send twice is stored once
 });
 
 test("two instances write into the same 1:1s at once, each with its own connections: every thread gapless, each side's messages in its sending order, none lost", async () => {
-  // However the two instances' batches interleave, each takes the seqs after the last one
-  // committed. (The embedded database is one connection in one process: there the two
-  // writers simply take turns.)
+  // However the two instances' batches meet, each thread's seqs come out gapless and each
+  // side's in its order. (The embedded database is one connection in one process: there the
+  // two writers simply take turns. The lock itself is checked by the next test.)
   const otherDb: Db = embedded ? server.running.core.db : connectPostgres(process.env.PARLEY_TEST_DATABASE_URL!, { max: 4 });
   try {
     const PAIRS = 6;
@@ -182,8 +182,18 @@ test("two instances write into the same 1:1s at once, each with its own connecti
         return { a, b, id: thread.id as number };
       }),
     );
-    const here = new MessageWriter(server.running.core.db, () => {});
-    const there = new MessageWriter(otherDb, () => {});
+    // Statements each writer runs: one per batch, unless a batch had to be taken back and run
+    // again one send at a time (a seq taken twice would do that, and still end gapless).
+    const statements = { here: 0, there: 0 };
+    const counting = (db: Db, side: keyof typeof statements): Db => ({
+      ...db,
+      query: (text, params) => {
+        statements[side]++;
+        return db.query(text, params);
+      },
+    });
+    const here = new MessageWriter(counting(server.running.core.db, "here"), () => {});
+    const there = new MessageWriter(counting(otherDb, "there"), () => {});
     const writes: Promise<WriteResult>[] = [];
     for (let i = 0; i < EACH; i++) {
       for (const { a, b, id } of pairs) {
@@ -192,6 +202,8 @@ test("two instances write into the same 1:1s at once, each with its own connecti
       }
     }
     const results = await Promise.all(writes);
+    // All of each side's sends went in one batch, and neither was taken back and run again.
+    expect(statements).toEqual({ here: 1, there: 1 });
     for (const { id } of pairs) {
       const log = results.filter((r) => r.message.threadId === id).sort((x, y) => x.message.seq - y.message.seq);
       expect(log.map((r) => r.message.seq)).toEqual(Array.from({ length: 2 * EACH }, (_, i) => i + 1));
