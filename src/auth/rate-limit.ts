@@ -127,11 +127,11 @@ const ignore = () => {};
  * A fast limit (the one on every message) is decided here, with no wait, while Redis's last
  * word on the bucket, less what this process let through since, leaves at least half of it,
  * at most an eighth of it waits to be charged, and no check of it waits for Redis's decision;
- * the charge goes in the next script call all the same. Waiting for Redis on every message put a round trip to another process in
- * front of each send (bench/RESULTS.md, section 10). Near the limit every check waits for
- * Redis, so one instance holds a limit exactly. Across instances, an instance whose view is
- * behind what others let through may let up to an eighth of a burst more through before its
- * next answer from Redis corrects it.
+ * the charge goes in the next script call all the same. Waiting for Redis on every message
+ * put a round trip to another process in front of each send (bench/RESULTS.md, section 10).
+ * Near the limit every check waits for Redis, so one instance holds a limit exactly. Across
+ * instances, an instance whose view is behind what others let through may let up to an
+ * eighth of a burst more through before its next answer from Redis corrects it.
  */
 export function redisRateLimiter(redis: Redis, names: RedisNames): RateLimiter {
   redis.defineCommand("parleyRateTake", { lua: TAKE });
