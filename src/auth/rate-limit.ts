@@ -99,6 +99,8 @@ interface Check {
   key: string;
   interval: number;
   tolerance: number;
+  /** Of a fast limit: what Redis answers keeps this process's view of the bucket. */
+  fast: boolean;
   /** Already let through here: Redis is charged, not asked. */
   charge: boolean;
   done: (retryMs: number) => void;
@@ -150,22 +152,22 @@ export function redisRateLimiter(redis: Redis, names: RedisNames): RateLimiter {
     view.seenAt = Date.now();
   };
 
-  let pending: { check: Check; fast: boolean }[] = [];
-  const send = (batch: { check: Check; fast: boolean }[]) => {
+  let pending: Check[] = [];
+  const send = (batch: Check[]) => {
     const args: number[] = [Date.now()];
-    for (const { check } of batch) args.push(check.interval, check.tolerance, check.charge ? 0 : 1);
-    scripts.parleyRateTake(batch.length, ...batch.map((c) => c.check.key), ...args).then(
+    for (const check of batch) args.push(check.interval, check.tolerance, check.charge ? 0 : 1);
+    scripts.parleyRateTake(batch.length, ...batch.map((c) => c.key), ...args).then(
       (results) =>
-        batch.forEach(({ check, fast }, i) => {
-          if (fast) settle(check, Number(results[2 * i + 1]));
+        batch.forEach((check, i) => {
+          if (check.fast) settle(check, Number(results[2 * i + 1]));
           check.done(Number(results[2 * i]));
         }),
       (err) => fail(batch, err),
     );
   };
-  const fail = (batch: { check: Check; fast: boolean }[], err: unknown) => {
-    for (const { check, fast } of batch) {
-      if (fast) settle(check, null);
+  const fail = (batch: Check[], err: unknown) => {
+    for (const check of batch) {
+      if (check.fast) settle(check, null);
       check.failed(err);
     }
   };
@@ -188,14 +190,14 @@ export function redisRateLimiter(redis: Redis, names: RedisNames): RateLimiter {
       }
     }
   };
-  const enqueue = (check: Check, fast: boolean) => {
-    if (fast && !check.charge) {
+  const enqueue = (check: Check) => {
+    if (check.fast && !check.charge) {
       let view = views.get(check.key);
       if (!view) views.set(check.key, (view = { tat: 0, unconfirmed: 0, asking: 0, seenAt: -Infinity }));
       view.asking++;
     }
     if (pending.length === 0) setImmediate(flush);
-    pending.push({ check, fast });
+    pending.push(check);
   };
 
   return {
@@ -212,13 +214,13 @@ export function redisRateLimiter(redis: Redis, names: RedisNames): RateLimiter {
           if (next - now <= tolerance / 2) {
             view.tat = next;
             view.unconfirmed++;
-            enqueue({ key: bucket, interval, tolerance, charge: true, done: ignore, failed: ignore }, true);
+            enqueue({ key: bucket, interval, tolerance, fast: true, charge: true, done: ignore, failed: ignore });
             return null;
           }
         }
       }
       const retryMs = await new Promise<number>((done, failed) =>
-        enqueue({ key: bucket, interval, tolerance, charge: false, done, failed }, limit.fast === true),
+        enqueue({ key: bucket, interval, tolerance, fast: limit.fast === true, charge: false, done, failed }),
       );
       return retryMs < 0 ? null : Math.max(1, Math.ceil(retryMs / 1000));
     },

@@ -49,9 +49,8 @@ export function connectPostgres(url: string, options: PostgresOptions = {}): Db 
     },
   });
   const wrap = (conn: postgres.Sql | postgres.TransactionSql): Sql => ({
-    // postgres.js sends a query when it is first awaited; executing it at once instead sends
-    // it now, in the order written (the writer publishes the batch before once its statement
-    // is on its way).
+    // postgres.js sends a query when it is first awaited; executing it at once puts it on its
+    // way now, in the order written, whoever awaits it later.
     query: <R>(text: string, params: readonly unknown[] = []) =>
       conn.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: true }).execute() as unknown as Promise<R[]>,
     script: async (text) => {
