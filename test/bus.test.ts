@@ -7,14 +7,15 @@ import { redisNames, topics, type Topic } from "../src/realtime/topics.ts";
 import type { BusEvent } from "../src/realtime/events.ts";
 import { createLogger } from "../src/log.ts";
 import { withRedis } from "./helpers/server.ts";
+import Redis from "ioredis";
 
 const names = redisNames(`bustest${Date.now().toString(36)}`);
 const log = createLogger("error", "bus-test");
 const buses: Bus[] = [];
 
-function instance(id: string): { bus: Bus; heard: [Topic, BusEvent][] } {
+function instance(id: string, on = names): { bus: Bus; heard: [Topic, BusEvent][] } {
   const heard: [Topic, BusEvent][] = [];
-  const bus = redisBus(process.env.REDIS_URL!, names, id, (topic, event) => heard.push([topic, event]), log);
+  const bus = redisBus(process.env.REDIS_URL!, on, id, (topic, event) => heard.push([topic, event]), log);
   buses.push(bus);
   return { bus, heard };
 }
@@ -29,8 +30,25 @@ async function until(check: () => boolean, ms = 2000): Promise<void> {
   }
 }
 
+const monitors: Redis[] = [];
+
+/** What Redis sees published on the bus channel, as the first line (the publisher) and the rest. */
+async function watchChannel(on: typeof names): Promise<{ published: { from: string; body: string }[] }> {
+  const monitor = await new Redis(process.env.REDIS_URL!).monitor();
+  monitors.push(monitor);
+  const published: { from: string; body: string }[] = [];
+  monitor.on("monitor", (_time: string, args: string[]) => {
+    if (args[0]?.toLowerCase() !== "publish" || args[1] !== on.bus) return;
+    // MONITOR shows the payload quoted: its newlines as backslash-n.
+    const at = args[2]!.indexOf("\\n");
+    published.push({ from: args[2]!.slice(0, at), body: args[2]!.slice(at + 2) });
+  });
+  return { published };
+}
+
 afterAll(async () => {
   await Promise.all(buses.map((b) => b.close()));
+  for (const m of monitors) m.disconnect();
 });
 
 describe.skipIf(!withRedis)("the bus through Redis", () => {
@@ -88,5 +106,63 @@ describe.skipIf(!withRedis)("the bus through Redis", () => {
     await until(() => b.heard.length >= 1);
     await Bun.sleep(100);
     expect(b.heard.map(([topic, e]) => [topic, e.type])).toEqual([["thread:3", "typing"]]);
+  });
+
+  test("an instance alone on the channel publishes nothing, and a newcomer hears everything published once it listens", async () => {
+    // A channel of its own: the buses of the tests above are still on theirs.
+    const channel = redisNames(`busalone${Date.now().toString(36)}`);
+    const watch = await watchChannel(channel);
+    const a = instance("solo", channel);
+    await until(() => a.bus.healthy());
+    await a.bus.subscribe(topics.thread(5));
+    // Its first publish reaches only itself: after that, it knows it is alone.
+    a.bus.publish(topics.thread(5), typing(5, 1));
+    await Bun.sleep(200);
+    const before = watch.published.filter((p) => p.from === "solo").length;
+    for (let n = 2; n <= 5; n++) {
+      a.bus.publish(topics.thread(5), typing(5, n));
+      await Bun.sleep(10);
+    }
+    await Bun.sleep(200); // MONITOR reports a moment after the command ran
+    expect(before).toBeGreaterThan(0); // the watch sees what A publishes
+    expect(watch.published.filter((p) => p.from === "solo").length).toBe(before);
+    // It still hears its own, at once.
+    expect(a.heard.map(([, e]) => (e.type === "typing" ? e.user.id : null))).toEqual([1, 2, 3, 4, 5]);
+
+    // A newcomer: from the moment its subscribe resolves, what A publishes reaches it.
+    const b = instance("newcomer", channel);
+    await until(() => b.bus.healthy());
+    await b.bus.subscribe(topics.thread(5));
+    a.bus.publish(topics.thread(5), typing(5, 6));
+    await until(() => b.heard.length >= 1);
+    a.bus.publish(topics.thread(5), typing(5, 7));
+    await until(() => b.heard.length >= 2);
+    await Bun.sleep(100);
+    expect(b.heard.map(([, e]) => (e.type === "typing" ? e.user.id : null))).toEqual([6, 7]);
+    // The handshake, as Redis saw it: B's hello, then A's answer.
+    const said = watch.published.filter((p) => p.body === "hello" || p.body === "here").map((p) => `${p.from}:${p.body}`);
+    expect(said).toContain("newcomer:hello");
+    expect(said.indexOf("solo:here")).toBeGreaterThan(said.indexOf("newcomer:hello"));
+  });
+
+  test("a listener that never says hello (redis-cli) is found within a couple of seconds", async () => {
+    const channel = redisNames(`buslistener${Date.now().toString(36)}`);
+    const a = instance("solo-2", channel);
+    await until(() => a.bus.healthy());
+    await a.bus.subscribe(topics.thread(6));
+    a.bus.publish(topics.thread(6), typing(6, 1));
+    await Bun.sleep(200);
+    const raw = new Redis(process.env.REDIS_URL!);
+    const heard: string[] = [];
+    raw.on("message", (_channel: string, message: string) => heard.push(message));
+    await raw.subscribe(channel.bus);
+    const deadline = Date.now() + 3000;
+    let n = 2;
+    while (!heard.some((m) => m.startsWith("solo-2\n")) && Date.now() < deadline) {
+      a.bus.publish(topics.thread(6), typing(6, n++));
+      await Bun.sleep(100);
+    }
+    await raw.quit();
+    expect(heard.some((m) => m.startsWith("solo-2\n") && m.includes('"typing"'))).toBe(true);
   });
 });

@@ -5,6 +5,7 @@ import Redis from "ioredis";
 import type { RedisNames, Topic } from "./topics.ts";
 import type { BusEvent } from "./events.ts";
 import type { Logger } from "../log.ts";
+import { Company } from "./company.ts";
 
 export type BusHandler = (topic: Topic, event: BusEvent) => void;
 
@@ -45,9 +46,23 @@ export function memoryBus(handler: BusHandler): Bus {
  * 6.5 % of a core and deliveries got faster (bench/RESULTS.md, section 8). The price is that
  * every instance reads every event's topic list, a string scan, which is cheap next to a
  * PUBLISH for the few instances Parley runs behind one proxy; past that, shard the channel.
+ *
+ * After the instance's id, a line with the message's serial number (its echo is how the
+ * instance knows it heard itself; see company.ts). Two control messages have a single line
+ * and no tab, so an event parser skips them: "hello", said by an instance as soon as it has
+ * subscribed, and "here", the answer of every instance that heard it, sent once it is
+ * publishing. An instance alone on the channel publishes nothing until someone says hello (or
+ * NUMSUB counts a listener that never does, like redis-cli); a newcomer counts itself as
+ * listening once every instance there answered, or HANDSHAKE_MS passed. Nothing published
+ * after an answer is missed, and nothing before it was promised.
  */
 const SEPARATOR = "\n";
 const TAB = "\t";
+const HELLO = "hello";
+const HERE = "here";
+const HANDSHAKE_MS = 1000;
+/** While alone, how often the channel's listeners are counted. */
+const COUNT_LISTENERS_MS = 1000;
 
 export function redisBus(url: string, names: RedisNames, instanceId: string, handler: BusHandler, log: Logger): Bus {
   // Commands fail at once while Redis is away instead of queueing behind a dead link:
@@ -64,11 +79,46 @@ export function redisBus(url: string, names: RedisNames, instanceId: string, han
   let resync: () => void = () => {};
   let connectedBefore = false;
 
+  const company = new Company();
+  /** While this instance says hello: an answer's sender is passed here. */
+  let answered: ((from: string) => void) | null = null;
+
   for (const [name, conn] of [["publisher", pub], ["subscriber", sub]] as const) {
     conn.on("error", (err: Error) => log.warn(`redis ${name}: ${err.message}`));
   }
+  const say = (line: string) => pub.publish(names.bus, `${prefix}${line}`);
+  const within = (ms: number, promise: Promise<unknown>) => Promise.race([promise, Bun.sleep(ms)]);
+
+  /** Subscribes, says hello, and waits for the instances already there to answer. */
+  const join = async () => {
+    await sub.subscribe(names.bus);
+    if (pub.status !== "ready") await within(HANDSHAKE_MS, new Promise((resolve) => pub.once("ready", resolve)));
+    const heard = new Set<string>();
+    let expected = Infinity;
+    const all = new Promise<void>((resolve) => {
+      answered = (from) => {
+        heard.add(from);
+        if (heard.size >= expected) resolve();
+      };
+    });
+    try {
+      // Redis's count includes this instance.
+      expected = Number(await say(HELLO)) - 1;
+      if (heard.size < expected) await within(HANDSHAKE_MS, all);
+    } finally {
+      answered = null;
+    }
+  };
+  sub.on("close", () => company.lost());
+  const countListeners = setInterval(async () => {
+    if (!company.alone || pub.status !== "ready") return;
+    const [, count] = (await pub.pubsub("NUMSUB", names.bus).catch(() => [null, 0])) as [unknown, number];
+    if (Number(count) > 1) company.met();
+  }, COUNT_LISTENERS_MS);
+  countListeners.unref();
+
   sub.on("ready", async () => {
-    listening = sub.subscribe(names.bus).catch((err: Error) => log.warn(`redis subscribe: ${err.message}`));
+    listening = join().catch((err: Error) => log.warn(`redis subscribe: ${err.message}`));
     await listening;
     // Whatever was published while the link was down never reached this instance.
     if (connectedBefore) {
@@ -91,10 +141,27 @@ export function redisBus(url: string, names: RedisNames, instanceId: string, han
   // prefix before anything turns them into a string.
   const ownPrefix = Buffer.from(prefix);
   sub.on("messageBuffer", (_channel: Buffer, bytes: Buffer) => {
-    if (bytes.length >= ownPrefix.length && ownPrefix.equals(bytes.subarray(0, ownPrefix.length))) return;
+    if (bytes.length >= ownPrefix.length && ownPrefix.equals(bytes.subarray(0, ownPrefix.length))) {
+      const end = bytes.indexOf(SEPARATOR, ownPrefix.length);
+      const serial = Number(bytes.subarray(ownPrefix.length, end < 0 ? bytes.length : end).toString());
+      if (Number.isInteger(serial)) company.echo(serial);
+      return;
+    }
     const payload = bytes.toString();
     let line = payload.indexOf(SEPARATOR) + 1;
     if (line === 0) return;
+    const control = payload.length - line <= HELLO.length ? payload.slice(line) : "";
+    if (control === HELLO) {
+      // Publishing again before answering: whatever follows the answer reaches the newcomer.
+      company.met(true);
+      say(HERE).catch((err: Error) => log.warn(`redis publish (here): ${err.message}`));
+      return;
+    }
+    if (control === HERE) {
+      company.met();
+      answered?.(payload.slice(0, line - 1));
+      return;
+    }
     while (line < payload.length) {
       const next = payload.indexOf(SEPARATOR, line);
       const end = next < 0 ? payload.length : next;
@@ -121,15 +188,21 @@ export function redisBus(url: string, names: RedisNames, instanceId: string, han
   const send = () => {
     const batch = outbox;
     outbox = [];
-    let payload = prefix;
+    if (company.alone) return;
+    const sent = company.next();
+    let payload = `${prefix}${sent.serial}${SEPARATOR}`;
     for (const { topics, event } of batch) payload += `${topics.join(",")}${TAB}${JSON.stringify(event)}${SEPARATOR}`;
-    pub.publish(names.bus, payload).catch((err: Error) => log.warn(`redis publish (${batch.length} events): ${err.message}`));
+    pub.publish(names.bus, payload).then(
+      (listeners) => company.answered(sent, listeners),
+      (err: Error) => log.warn(`redis publish (${batch.length} events): ${err.message}`),
+    );
   };
 
   return {
     kind: "redis",
     publish(topic, event) {
       handler(topic, event);
+      if (company.alone) return;
       if (outbox.length === 0) queueMicrotask(send);
       const last = outbox[outbox.length - 1];
       if (last?.event === event) last.topics.push(topic);
@@ -148,6 +221,7 @@ export function redisBus(url: string, names: RedisNames, instanceId: string, han
     },
     healthy: () => pub.status === "ready" && sub.status === "ready",
     close: async () => {
+      clearInterval(countListeners);
       await Promise.allSettled([pub.quit(), sub.quit()]);
     },
   };
