@@ -1,6 +1,6 @@
 // Whether an instance has company on the bus channel, so that one alone publishes nothing:
 // Redis would only hand every event back to it (in the one-instance relay benchmark that round
-// trip cost about a tenth of the server's CPU; bench/RESULTS.md, section 11).
+// trip cost a sixth of the server's CPU at 25,000 messages/s; bench/RESULTS.md, section 11).
 //
 // Alone is decided only on proof: a PUBLISH that Redis says reached one listener, and whose
 // echo this instance heard, so that one listener was itself. Everything else (a newcomer's
