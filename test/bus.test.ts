@@ -140,9 +140,9 @@ describe.skipIf(!withRedis)("the bus through Redis", () => {
     await Bun.sleep(100);
     expect(b.heard.map(([, e]) => (e.type === "typing" ? e.user.id : null))).toEqual([6, 7]);
     // The handshake, as Redis saw it: B's hello, then A's answer.
-    const said = watch.published.filter((p) => p.body === "hello" || p.body === "here").map((p) => `${p.from}:${p.body}`);
+    const said = watch.published.filter((p) => p.body === "hello" || p.body.startsWith("here ")).map((p) => `${p.from}:${p.body}`);
     expect(said).toContain("newcomer:hello");
-    expect(said.indexOf("solo:here")).toBeGreaterThan(said.indexOf("newcomer:hello"));
+    expect(said.indexOf("solo:here newcomer")).toBeGreaterThan(said.indexOf("newcomer:hello"));
   });
 
   test("a listener that never says hello (redis-cli) is found within a couple of seconds", async () => {
@@ -158,11 +158,91 @@ describe.skipIf(!withRedis)("the bus through Redis", () => {
     await raw.subscribe(channel.bus);
     const deadline = Date.now() + 3000;
     let n = 2;
-    while (!heard.some((m) => m.startsWith("solo-2\n")) && Date.now() < deadline) {
+    while (!heard.some((m) => m.startsWith("solo-2\n") && m.includes('"typing"')) && Date.now() < deadline) {
       a.bus.publish(topics.thread(6), typing(6, n++));
       await Bun.sleep(100);
     }
     await raw.quit();
     expect(heard.some((m) => m.startsWith("solo-2\n") && m.includes('"typing"'))).toBe(true);
+  });
+
+  test("a newcomer listens only once the instances there answered its own hello", async () => {
+    const channel = redisNames(`bushandshake${Date.now().toString(36)}`);
+    // An instance that is slow to answer, played by hand: it answers someone else's hello
+    // first, then, 300 ms in, the newcomer's.
+    const rawSub = new Redis(process.env.REDIS_URL!);
+    const rawPub = new Redis(process.env.REDIS_URL!);
+    let answeredAt = 0;
+    rawSub.on("message", (_channel: string, message: string) => {
+      if (message !== "newcomer-2\nhello") return;
+      setTimeout(() => void rawPub.publish(channel.bus, "slow\nhere someone-else"), 100);
+      setTimeout(() => {
+        answeredAt = Date.now();
+        void rawPub.publish(channel.bus, "slow\nhere newcomer-2");
+      }, 300);
+    });
+    await rawSub.subscribe(channel.bus);
+    const b = instance("newcomer-2", channel);
+    await until(() => b.bus.healthy());
+    await b.bus.subscribe(topics.thread(7));
+    const resolvedAt = Date.now();
+    await Promise.all([rawSub.quit(), rawPub.quit()]);
+    expect(answeredAt).toBeGreaterThan(0);
+    expect(resolvedAt).toBeGreaterThanOrEqual(answeredAt);
+  });
+
+  test("an instance alone whose subscription Redis dropped without telling it finds out, and publishes again", async () => {
+    const channel = redisNames(`busdeaf${Date.now().toString(36)}`);
+    const redisPort = Number(new URL(process.env.REDIS_URL!).port || 6379);
+    // Between A and Redis, a proxy that never passes Redis's side of a close on: A cannot
+    // tell its subscription is gone (a middlebox that lost the FIN).
+    const upstreams = new Set<{ end(): void }>();
+    const proxy = Bun.listen<{ up: Promise<{ write(d: Uint8Array): number; end(): void }> }>({
+      hostname: "127.0.0.1",
+      port: 0,
+      socket: {
+        open(client) {
+          client.data = {
+            up: Bun.connect({ hostname: "127.0.0.1", port: redisPort, socket: { data: (_s, d) => void client.write(d) } }).then((up) => {
+              upstreams.add(up);
+              return up;
+            }),
+          };
+        },
+        data: (client, d) => void client.data.up.then((up) => up.write(Buffer.from(d))),
+        close: (client) => void client.data.up.then((up) => up.end()),
+      },
+    });
+    const heardB: number[] = [];
+    try {
+      const viaProxy = redisBus(`redis://127.0.0.1:${proxy.port}`, channel, "deaf", () => {}, log);
+      buses.push(viaProxy);
+      await until(() => viaProxy.healthy());
+      await viaProxy.subscribe(topics.thread(8));
+      viaProxy.publish(topics.thread(8), typing(8, 0)); // proves A alone
+      await Bun.sleep(300);
+      const admin = new Redis(process.env.REDIS_URL!);
+      const clients = (await admin.client("LIST")) as string;
+      const line = clients.split("\n").find((l) => l.includes("name=parley-sub-deaf"))!;
+      await admin.client("KILL", "ID", line.match(/id=(\d+)/)![1]!);
+      await admin.quit();
+
+      const b = redisBus(process.env.REDIS_URL!, channel, "hearing", (_topic, e) => void (e.type === "typing" && heardB.push(e.user.id)), log);
+      buses.push(b);
+      await until(() => b.healthy());
+      await b.subscribe(topics.thread(8));
+      // A publishes every 100 ms for 4 s; within its next two heartbeats it knows it is not alone.
+      for (let n = 1; n <= 40; n++) {
+        viaProxy.publish(topics.thread(8), typing(8, n));
+        await Bun.sleep(100);
+      }
+      await Bun.sleep(200);
+    } finally {
+      proxy.stop(true);
+      for (const up of upstreams) up.end();
+    }
+    // Everything from 3 s on reached B, in order.
+    const from30 = heardB.filter((n) => n >= 30);
+    expect(from30).toEqual(Array.from({ length: 11 }, (_, i) => 30 + i));
   });
 });

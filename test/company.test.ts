@@ -63,3 +63,39 @@ describe("company on the bus channel", () => {
     expect(c.alone).toBe(false);
   });
 });
+
+describe("the heartbeat of an instance alone", () => {
+  const alone = () => {
+    const c = new Company();
+    const sent = c.next();
+    c.echo(sent.serial);
+    c.answered(sent, 1);
+    expect(c.alone).toBe(true);
+    return c;
+  };
+
+  test("a heartbeat heard back keeps it alone; one that never comes back by the next beat is company", () => {
+    const c = alone();
+    const beat = c.heartbeat()!;
+    c.answered(beat, 1);
+    c.echo(beat.serial);
+    const next = c.heartbeat()!;
+    expect(c.alone).toBe(true);
+    c.answered(next, 1); // reached one listener, but not this instance: no echo
+    expect(c.heartbeat()).toBeNull();
+    expect(c.alone).toBe(false);
+  });
+
+  test("a heartbeat that reached no one (its own subscription gone) or two listeners is company at once", () => {
+    const c = alone();
+    c.answered(c.heartbeat()!, 0);
+    expect(c.alone).toBe(false);
+    const d = alone();
+    d.answered(d.heartbeat()!, 2);
+    expect(d.alone).toBe(false);
+  });
+
+  test("an instance with company sends no heartbeat", () => {
+    expect(new Company().heartbeat()).toBeNull();
+  });
+});

@@ -48,21 +48,36 @@ export function memoryBus(handler: BusHandler): Bus {
  * PUBLISH for the few instances Parley runs behind one proxy; past that, shard the channel.
  *
  * After the instance's id, a line with the message's serial number (its echo is how the
- * instance knows it heard itself; see company.ts). Two control messages have a single line
- * and no tab, so an event parser skips them: "hello", said by an instance as soon as it has
- * subscribed, and "here", the answer of every instance that heard it, sent once it is
- * publishing. An instance alone on the channel publishes nothing until someone says hello (or
- * NUMSUB counts a listener that never does, like redis-cli); a newcomer counts itself as
- * listening once every instance there answered, or HANDSHAKE_MS passed. Nothing published
- * after an answer is missed, and nothing before it was promised.
+ * instance knows it heard itself; see company.ts); a heartbeat is that line alone. Two
+ * control messages have a single line and no tab, so an event parser skips them: "hello",
+ * said by an instance as soon as it has subscribed, and "here <id>", the answer to the hello
+ * of instance <id> from every instance that heard it, sent once it is publishing. An
+ * instance alone on the channel publishes only its heartbeat until someone says hello (or a
+ * heartbeat reaches a listener that never does, like redis-cli); a newcomer counts itself as
+ * listening once every instance there answered, so nothing published after that is missed.
+ * If some did not answer within HANDSHAKE_MS (or the hello could not be said), it listens
+ * anyway and reads what it may have missed from the database once every instance has had
+ * its heartbeat to notice it (RESYNC_AFTER_MS).
  */
 const SEPARATOR = "\n";
 const TAB = "\t";
 const HELLO = "hello";
-const HERE = "here";
+const HERE = "here ";
 const HANDSHAKE_MS = 1000;
-/** While alone, how often the channel's listeners are counted. */
-const COUNT_LISTENERS_MS = 1000;
+/** While alone, how often an instance proves it again. */
+const HEARTBEAT_MS = 1000;
+const RESYNC_AFTER_MS = 2 * HEARTBEAT_MS + HANDSHAKE_MS;
+const SERIAL = /^\d+$/;
+
+/** The promise's outcome, or undefined after ms; the timer does not outlive it. */
+async function within<T>(ms: number, promise: Promise<T>): Promise<T | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([promise, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 export function redisBus(url: string, names: RedisNames, instanceId: string, handler: BusHandler, log: Logger): Bus {
   // Commands fail at once while Redis is away instead of queueing behind a dead link:
@@ -76,50 +91,83 @@ export function redisBus(url: string, names: RedisNames, instanceId: string, han
   const wanted = new Set<string>();
   /** Set while the channel's subscription is being made, then resolved; null until the first. */
   let listening: Promise<unknown> | null = null;
+  let firstJoined!: () => void;
+  /** Resolved when the first subscription is made: "ready" comes a moment before its handler runs. */
+  const firstJoin = new Promise<void>((resolve) => (firstJoined = resolve));
   let resync: () => void = () => {};
   let connectedBefore = false;
 
   const company = new Company();
-  /** While this instance says hello: an answer's sender is passed here. */
-  let answered: ((from: string) => void) | null = null;
+  /** The hellos of this instance waiting for answers: each is passed the answering instance. */
+  const awaitingAnswers = new Set<(from: string) => void>();
+  /** Set when a hello could not be said (the publisher was down): it is said once it is back. */
+  let unsaid = false;
+  const timers = new Set<ReturnType<typeof setTimeout>>();
+  const later = (fn: () => void, ms: number) => {
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      fn();
+    }, ms);
+    timers.add(timer);
+  };
 
   for (const [name, conn] of [["publisher", pub], ["subscriber", sub]] as const) {
     conn.on("error", (err: Error) => log.warn(`redis ${name}: ${err.message}`));
   }
   const say = (line: string) => pub.publish(names.bus, `${prefix}${line}`);
-  const within = (ms: number, promise: Promise<unknown>) => Promise.race([promise, Bun.sleep(ms)]);
 
-  /** Subscribes, says hello, and waits for the instances already there to answer. */
-  const join = async () => {
-    await sub.subscribe(names.bus);
-    if (pub.status !== "ready") await within(HANDSHAKE_MS, new Promise((resolve) => pub.once("ready", resolve)));
+  /** Says hello; resolves true once every instance there answered, false if some did not in time. */
+  const hello = async (): Promise<boolean> => {
     const heard = new Set<string>();
     let expected = Infinity;
-    const all = new Promise<void>((resolve) => {
-      answered = (from) => {
-        heard.add(from);
-        if (heard.size >= expected) resolve();
-      };
-    });
+    let allHeard!: () => void;
+    const all = new Promise<void>((resolve) => (allHeard = resolve));
+    const answer = (from: string) => {
+      heard.add(from);
+      if (heard.size >= expected) allHeard();
+    };
+    awaitingAnswers.add(answer);
     try {
       // Redis's count includes this instance.
       expected = Number(await say(HELLO)) - 1;
-      if (heard.size < expected) await within(HANDSHAKE_MS, all);
+      if (heard.size >= expected) return true;
+      return (await within(HANDSHAKE_MS, all.then(() => true))) === true;
     } finally {
-      answered = null;
+      awaitingAnswers.delete(answer);
     }
   };
+  /** Subscribes and says hello; if not everyone answered, reads what may have been missed once they have noticed. */
+  const join = async () => {
+    await sub.subscribe(names.bus);
+    if (pub.status !== "ready") {
+      let onReady!: () => void;
+      await within(HANDSHAKE_MS, new Promise<void>((resolve) => pub.once("ready", (onReady = resolve)))).finally(() => pub.off("ready", onReady));
+    }
+    const everyone = await hello().catch((err: Error) => {
+      log.warn(`redis publish (hello): ${err.message}`);
+      unsaid = true;
+      return false;
+    });
+    if (!everyone) later(() => resync(), RESYNC_AFTER_MS);
+  };
+  pub.on("ready", () => {
+    if (!unsaid || sub.status !== "ready") return;
+    unsaid = false;
+    void hello()
+      .catch(() => false)
+      .then(() => later(() => resync(), RESYNC_AFTER_MS));
+  });
   sub.on("close", () => company.lost());
-  const countListeners = setInterval(async () => {
-    if (!company.alone || pub.status !== "ready") return;
-    const [, count] = (await pub.pubsub("NUMSUB", names.bus).catch(() => [null, 0])) as [unknown, number];
-    if (Number(count) > 1) company.met();
-  }, COUNT_LISTENERS_MS);
-  countListeners.unref();
+  const heartbeat = setInterval(() => {
+    const sent = company.heartbeat();
+    if (sent) pub.publish(names.bus, `${prefix}${sent.serial}`).then((listeners) => company.answered(sent, listeners), () => {});
+  }, HEARTBEAT_MS);
+  heartbeat.unref();
 
   sub.on("ready", async () => {
     listening = join().catch((err: Error) => log.warn(`redis subscribe: ${err.message}`));
     await listening;
+    firstJoined();
     // Whatever was published while the link was down never reached this instance.
     if (connectedBefore) {
       log.info(`redis subscriber back: resyncing ${wanted.size} topics from the database`);
@@ -143,23 +191,24 @@ export function redisBus(url: string, names: RedisNames, instanceId: string, han
   sub.on("messageBuffer", (_channel: Buffer, bytes: Buffer) => {
     if (bytes.length >= ownPrefix.length && ownPrefix.equals(bytes.subarray(0, ownPrefix.length))) {
       const end = bytes.indexOf(SEPARATOR, ownPrefix.length);
-      const serial = Number(bytes.subarray(ownPrefix.length, end < 0 ? bytes.length : end).toString());
-      if (Number.isInteger(serial)) company.echo(serial);
+      const serial = bytes.subarray(ownPrefix.length, end < 0 ? bytes.length : end).toString();
+      if (SERIAL.test(serial)) company.echo(Number(serial));
       return;
     }
     const payload = bytes.toString();
     let line = payload.indexOf(SEPARATOR) + 1;
     if (line === 0) return;
-    const control = payload.length - line <= HELLO.length ? payload.slice(line) : "";
-    if (control === HELLO) {
+    // Someone else publishes here, so someone else listens (every instance does both).
+    company.met();
+    const from = payload.slice(0, line - 1);
+    if (payload.startsWith(HELLO, line) && payload.length === line + HELLO.length) {
       // Publishing again before answering: whatever follows the answer reaches the newcomer.
       company.met(true);
-      say(HERE).catch((err: Error) => log.warn(`redis publish (here): ${err.message}`));
+      say(`${HERE}${from}`).catch((err: Error) => log.warn(`redis publish (here): ${err.message}`));
       return;
     }
-    if (control === HERE) {
-      company.met();
-      answered?.(payload.slice(0, line - 1));
+    if (payload.startsWith(HERE, line)) {
+      if (payload.slice(line + HERE.length) === prefix.slice(0, -1)) for (const answer of awaitingAnswers) answer(from);
       return;
     }
     while (line < payload.length) {
@@ -211,7 +260,7 @@ export function redisBus(url: string, names: RedisNames, instanceId: string, han
     subscribe: async (topic) => {
       wanted.add(topic);
       // Not connected (yet, or for now): once it is, the resync reads what was missed.
-      if (sub.status === "ready" && listening) await listening;
+      if (sub.status === "ready") await (listening ?? firstJoin);
     },
     unsubscribe: async (topic) => {
       wanted.delete(topic);
@@ -221,7 +270,8 @@ export function redisBus(url: string, names: RedisNames, instanceId: string, han
     },
     healthy: () => pub.status === "ready" && sub.status === "ready",
     close: async () => {
-      clearInterval(countListeners);
+      clearInterval(heartbeat);
+      for (const timer of timers) clearTimeout(timer);
       await Promise.allSettled([pub.quit(), sub.quit()]);
     },
   };

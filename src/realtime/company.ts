@@ -4,10 +4,18 @@
 //
 // Alone is decided only on proof: a PUBLISH that Redis says reached one listener, and whose
 // echo this instance heard, so that one listener was itself. Everything else (a newcomer's
-// hello, an answer, a lost subscription, a listener counted by NUMSUB) means company. A
-// newcomer says hello only after it subscribed, so a publish that reached no one else and was
-// sent before the hello came in cannot be the proof: hellos are counted, and a proof is taken
-// only if none came in between the publish and its answer.
+// hello, an answer, another instance's message, a lost subscription, a heartbeat that did not
+// come back or reached someone else) means company. A newcomer says hello only after it
+// subscribed, so a publish that reached no one else and was sent before the hello came in
+// cannot be the proof: hellos are counted, and a proof is taken only if none came in between
+// the publish and its answer. While alone, a heartbeat a second proves it again: a
+// subscription that Redis dropped without this instance hearing of it would otherwise keep
+// it alone, deaf to newcomers, for as long as TCP takes to notice.
+
+export interface Sent {
+  serial: number;
+  hellos: number;
+}
 
 export class Company {
   /** True until proven alone: publishing to no one costs little, missing someone is a lost event. */
@@ -17,40 +25,69 @@ export class Company {
   /** The last of this instance's publishes it heard back. */
   private lastEcho = 0;
   /** A publish that reached one listener, waiting for its echo. */
-  private candidate: { serial: number; hellos: number } | null = null;
+  private candidate: Sent | null = null;
+  /** While alone: the last heartbeat, until its echo comes back. */
+  private unechoed: number | null = null;
 
   get alone(): boolean {
     return !this.others;
   }
 
-  /** Numbers a publish about to go out; call answered() with the same number and Redis's count. */
-  next(): { serial: number; hellos: number } {
+  /** Numbers a publish about to go out; call answered() with it and Redis's count. */
+  next(): Sent {
     return { serial: ++this.serial, hellos: this.hellos };
   }
 
-  answered(sent: { serial: number; hellos: number }, listeners: number): void {
-    if (listeners !== 1 || this.hellos !== sent.hellos) return;
-    if (this.lastEcho === sent.serial) this.others = false;
+  answered(sent: Sent, listeners: number): void {
+    if (listeners !== 1) {
+      // None: this instance's own subscription is gone. More: someone else listens.
+      if (listeners === 0 || this.alone) this.met(true);
+      return;
+    }
+    if (this.hellos !== sent.hellos || this.alone) return;
+    if (this.lastEcho === sent.serial) this.proven();
     else if (this.lastEcho < sent.serial) this.candidate = sent;
   }
 
   echo(serial: number): void {
     this.lastEcho = serial;
+    if (this.unechoed !== null && serial >= this.unechoed) this.unechoed = null;
     const candidate = this.candidate;
     if (candidate === null || serial < candidate.serial) return;
     this.candidate = null;
-    if (serial === candidate.serial && this.hellos === candidate.hellos) this.others = false;
+    if (serial === candidate.serial && this.hellos === candidate.hellos) this.proven();
   }
 
-  /** Another instance subscribed (hello), answered (here), or was counted on the channel. */
+  /** Another instance subscribed (hello), answered, published, or was counted on the channel. */
   met(hello = false): void {
     if (hello) this.hellos++;
     this.others = true;
     this.candidate = null;
+    this.unechoed = null;
   }
 
   /** This instance's subscription is gone: hellos may go unheard, so publish until it is back. */
   lost(): void {
     this.met(true);
+  }
+
+  /**
+   * Once a period. While alone: the heartbeat to publish now, or, when the last one's echo
+   * never came back, company (null). Not alone: null.
+   */
+  heartbeat(): Sent | null {
+    if (this.others) return null;
+    if (this.unechoed !== null) {
+      this.met(true);
+      return null;
+    }
+    const sent = this.next();
+    this.unechoed = sent.serial;
+    return sent;
+  }
+
+  private proven(): void {
+    this.others = false;
+    this.unechoed = null;
   }
 }
