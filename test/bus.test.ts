@@ -98,9 +98,12 @@ describe.skipIf(!withRedis)("the bus through Redis", () => {
     const a = instance("d");
     await until(() => a.bus.healthy() && b.bus.healthy());
     await b.bus.subscribe(topics.thread(3));
-    const Redis = (await import("ioredis")).default;
     const raw = new Redis(process.env.REDIS_URL!);
     await raw.publish(names.bus, "someone else\nthread:3\t{not json\nno tab here\n\n");
+    // Lines that look like the bus's own control lines, from no instance: nothing breaks.
+    await raw.publish(names.bus, "someone else\nhere nobody");
+    await raw.publish(names.bus, "someone else\n12345");
+    await raw.publish(names.bus, "c\nnot a serial");
     await raw.quit();
     a.bus.publish(topics.thread(3), typing(3, 1));
     await until(() => b.heard.length >= 1);

@@ -89,11 +89,12 @@ export function redisBus(url: string, names: RedisNames, instanceId: string, han
   const sub = new Redis(url, { ...options, connectionName: `parley-sub-${instanceId}` });
   /** Topics with listeners here. */
   const wanted = new Set<string>();
-  /** Set while the channel's subscription is being made, then resolved; null until the first. */
-  let listening: Promise<unknown> | null = null;
-  let firstJoined!: () => void;
-  /** Resolved when the first subscription is made: "ready" comes a moment before its handler runs. */
-  const firstJoin = new Promise<void>((resolve) => (firstJoined = resolve));
+  let joined!: () => void;
+  /**
+   * The channel's subscription (and hello) being made, then made. Before the first, it is
+   * resolved by the first: the connection says "ready" a moment before its handler runs.
+   */
+  let listening: Promise<unknown> = new Promise<void>((resolve) => (joined = resolve));
   let resync: () => void = () => {};
   let connectedBefore = false;
 
@@ -167,7 +168,7 @@ export function redisBus(url: string, names: RedisNames, instanceId: string, han
   sub.on("ready", async () => {
     listening = join().catch((err: Error) => log.warn(`redis subscribe: ${err.message}`));
     await listening;
-    firstJoined();
+    joined();
     // Whatever was published while the link was down never reached this instance.
     if (connectedBefore) {
       log.info(`redis subscriber back: resyncing ${wanted.size} topics from the database`);
@@ -260,7 +261,7 @@ export function redisBus(url: string, names: RedisNames, instanceId: string, han
     subscribe: async (topic) => {
       wanted.add(topic);
       // Not connected (yet, or for now): once it is, the resync reads what was missed.
-      if (sub.status === "ready") await (listening ?? firstJoin);
+      if (sub.status === "ready") await listening;
     },
     unsubscribe: async (topic) => {
       wanted.delete(topic);
