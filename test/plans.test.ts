@@ -52,6 +52,13 @@ const SIZES = [
   ["at a small installation's size (600 people and 1:1s, analyzed)", SMALL_INSTALLATION],
 ] as const;
 
+test("the server plans each statement once per session, generic, on either database", async () => {
+  // What the tests below assume of every plan; on the embedded database it also keeps the
+  // send function from planning its batch afresh on every call.
+  const rows = await server.running.core.db.query<{ plan_cache_mode: string }>("SHOW plan_cache_mode");
+  expect(rows[0]?.plan_cache_mode).toBe("force_generic_plan");
+});
+
 test.each(SIZES)("every query in sql/queries reads the growing tables by key under a generic plan made while they were %s", async (_size, fill) => {
   const files = readdirSync(QUERIES)
     .filter((dir) => dir !== "schema") // migrations' bookkeeping, run once at start-up

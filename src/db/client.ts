@@ -5,7 +5,7 @@ import { accessSync, constants, mkdirSync } from "node:fs";
 import { ConfigError } from "../config.ts";
 import { pgliteFiles } from "./pglite-files.ts";
 import pingSql from "../../sql/queries/schema/ping.sql" with { type: "text" };
-import utcSql from "../../sql/queries/schema/utc.sql" with { type: "text" };
+import sessionSql from "../../sql/queries/schema/session.sql" with { type: "text" };
 import { resolve } from "node:path";
 
 export interface Sql {
@@ -81,7 +81,7 @@ export async function openEmbedded(dataDir: string): Promise<Db> {
     parsers: { [types.INT8]: (v: string) => Number(v), [types.TIMESTAMPTZ]: toIso },
     ...files,
   });
-  await pg.exec(utcSql);
+  await pg.exec(sessionSql);
   const wrap = (conn: Pick<typeof pg, "query" | "exec">): Sql => ({
     query: async <R>(text: string, params: readonly unknown[] = []) => (await conn.query<R>(text, params as unknown[])).rows,
     script: async (text) => {
