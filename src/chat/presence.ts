@@ -27,8 +27,7 @@ export interface ShownPresence {
 /** Presence of some people as `viewer` may see it: only contacts who show theirs. */
 export async function presenceFor(core: Core, viewer: UserRef, userIds: number[]): Promise<ShownPresence[]> {
   if (userIds.length === 0) return [];
-  const contacts = new Set((await uq.contacts(core.db, viewer.id)).map((c) => c.userId));
-  const visible = (await uq.showingPresence(core.db, userIds.filter((id) => contacts.has(id)))).map((r) => r.id);
+  const visible = (await uq.presenceVisible(core.db, viewer.id, userIds)).map((r) => r.id);
   if (visible.length === 0) return [];
   let status: Map<number, PresenceStatus>;
   try {

@@ -208,9 +208,12 @@ export async function markRead(core: Core, viewer: UserRef, threadId: number, se
 
 /** How far the other side of a 1:1 has read, when both share read receipts; else null. */
 export async function partnerReadSeq(core: Core, viewer: UserRef, threadId: number): Promise<number | null> {
-  await assertMember(core, viewer, threadId);
+  // The receipt is found only through the viewer's own membership; without one, say whether
+  // that is because there is none to show or because this is not their conversation.
   const [row] = await q.receipts(core.db, threadId, viewer.id);
-  return row?.readSeq ?? null;
+  if (row) return row.readSeq;
+  await assertMember(core, viewer, threadId);
+  return null;
 }
 
 /** A message request accepted: the conversation joins the person's list. */

@@ -51,7 +51,7 @@ import usersFindByUsername from "../../sql/queries/users/find_by_username.sql" w
 import usersFindMany from "../../sql/queries/users/find_many.sql" with { type: "text" };
 import usersContacts from "../../sql/queries/users/contacts.sql" with { type: "text" };
 import usersInsert from "../../sql/queries/users/insert.sql" with { type: "text" };
-import usersPresenceSettings from "../../sql/queries/users/presence_settings.sql" with { type: "text" };
+import usersPresenceVisible from "../../sql/queries/users/presence_visible.sql" with { type: "text" };
 import usersSettings from "../../sql/queries/users/settings.sql" with { type: "text" };
 import usersUpdateSettings from "../../sql/queries/users/update_settings.sql" with { type: "text" };
 
@@ -142,7 +142,7 @@ export const users = {
   findMany: query<[usernames: string[]], UserRow>(usersFindMany),
   settings: query<[id: number], Settings>(usersSettings),
   updateSettings: query<[id: number, readReceipts: boolean | null, showPresence: boolean | null], Settings>(usersUpdateSettings),
-  showingPresence: query<[ids: number[]], { id: number }>(usersPresenceSettings),
+  presenceVisible: query<[viewerId: number, ids: number[]], { id: number }>(usersPresenceVisible),
   contacts: query<[id: number], { userId: number }>(usersContacts),
 };
 

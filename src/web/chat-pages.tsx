@@ -3,7 +3,7 @@
 import { Elysia } from "elysia";
 import type { Core } from "../core.ts";
 import { postMessage } from "../chat/send.ts";
-import { acceptRequest, getThread, history, markRead, partnerReadSeq, PAGE_SIZE } from "../chat/threads.ts";
+import { acceptRequest, getThread, history, markRead, messagesOf, partnerReadSeq, PAGE_SIZE } from "../chat/threads.ts";
 import { addMember, removeMember, renameGroup } from "../chat/groups.ts";
 import { blockedIds, declineRequest } from "../chat/blocks.ts";
 import { presenceFor } from "../chat/presence.ts";
@@ -25,7 +25,8 @@ interface ChatView {
 /** The conversation page, as of one read of the thread (later messages arrive live). */
 async function chatPage(core: Core, ctx: PageContext, me: UserRef, threadId: number, view: ChatView = {}) {
   const thread = await getThread(core, me, threadId);
-  const messages = await history(core, me, threadId, { before: view.before ?? thread.lastSeq + 1, limit: PAGE_SIZE });
+  // getThread found the viewer's membership, which is what history() would check again.
+  const messages = await messagesOf(core.db, threadId, { before: view.before ?? thread.lastSeq + 1, limit: PAGE_SIZE }, me.id);
   if (view.markRead && view.before === undefined && thread.lastSeq > thread.readSeq) {
     await markRead(core, me, threadId, thread.lastSeq);
     thread.unread = 0;
