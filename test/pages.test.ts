@@ -2,7 +2,7 @@
 // everything a person types shown back as text.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startServer, type TestServer } from "./helpers/server.ts";
-import { api, signup, startThread, uniqueName, type Person } from "./helpers/client.ts";
+import { api, signup, SocketClient, startThread, uniqueName, type Person } from "./helpers/client.ts";
 import { decode, NoJsBrowser, textOf } from "./helpers/browser-nojs.ts";
 
 let server: TestServer;
@@ -204,6 +204,36 @@ describe("conversations on pages", () => {
     expect(textOf(browser.lastHtml, "compose-text")).toBe(long);
     const msgs = await api(server, bob, "GET", `/api/v1/threads/${thread.id}/messages`);
     expect(msgs.body.messages.map((m: { text: string }) => m.text)).toEqual([expect.stringContaining("<script>"), "line one\nline two"]);
+  });
+
+  test("a conversation shows the partner's presence and read receipt once both have accepted it", async () => {
+    const { browser, username } = await signedIn("fay");
+    const bob = await signup(server, "bob");
+    const me = person(browser, username);
+    const bobSocket = await SocketClient.open(server, bob);
+    const { thread } = await startThread(server, bob, me, "hello from a stranger");
+    const presenceLine = async () => {
+      await browser.get(`/chat/${thread.id}`);
+      return /<p id="presence"[^>]*>/.exec(browser.lastHtml)?.[0] + textOf(browser.lastHtml, "presence");
+    };
+    // A request: bob is no contact of fay's until she accepts, so the page says nothing of him.
+    expect(await presenceLine()).toBe('<p id="presence" class="presence" hidden>');
+    expect((await browser.post(`/chat/${thread.id}/accept`, {})).status).toBe(303);
+    let line = await presenceLine();
+    for (const until = Date.now() + 3000; !line.endsWith("online") && Date.now() < until; line = await presenceLine()) await Bun.sleep(50);
+    expect(line).toBe(`<p id="presence" class="presence online" data-user-id="${bob.id}">online`);
+    // Her reply, read by bob: the page marks it seen.
+    const sent = await browser.post(`/chat/${thread.id}/messages`, { text: "hi bob", clientId: "fay-1" });
+    const seq = Number(sent.headers.get("location")!.split("#m-")[1]);
+    await browser.get(`/chat/${thread.id}`);
+    expect(browser.lastHtml).not.toContain("data-seen=");
+    expect((await api(server, bob, "POST", `/api/v1/threads/${thread.id}/read`, { seq })).status).toBe(204);
+    await browser.get(`/chat/${thread.id}`);
+    expect(browser.lastHtml).toMatch(new RegExp(`data-seq="${seq}"[^>]*data-seen="Seen"`));
+    // bob stops sharing his presence: the page shows nothing of it again.
+    expect((await api(server, bob, "PATCH", "/api/v1/settings", { showPresence: false })).status).toBe(200);
+    expect(await presenceLine()).toBe('<p id="presence" class="presence" hidden>');
+    bobSocket.close();
   });
 
   test("someone else's conversation is a 404 page", async () => {
