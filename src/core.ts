@@ -129,6 +129,8 @@ export async function createCore(config: Config): Promise<Core> {
       clearInterval(sweeper);
       clearInterval(heartbeat);
       await core.writer.drain();
+      // What waits to be charged or counted goes before the connection does.
+      await Promise.allSettled([core.limits.flush(), core.counters.flush()]);
       await bus.close();
       await redis?.quit().catch(() => {});
       await db.close();

@@ -2,7 +2,7 @@
 // several, and the checks of one turn of the event loop share one script call.
 import { afterAll, describe, expect, test } from "bun:test";
 import Redis from "ioredis";
-import { memoryRateLimiter, redisRateLimiter, type Limit, type RateLimiter } from "../src/auth/rate-limit.ts";
+import { CHARGE_DELAY_MS, memoryRateLimiter, redisRateLimiter, type Limit, type RateLimiter } from "../src/auth/rate-limit.ts";
 import { redisNames } from "../src/realtime/topics.ts";
 import { withRedis } from "./helpers/server.ts";
 
@@ -101,10 +101,11 @@ describe.skipIf(!withRedis)("a fast limit (the one on messages) in Redis", () =>
   const fastNames = (key: string) => names.rateLimit(fast.name, key);
 
   /** Whether a take answered before the event loop turned: decided here, not by Redis. */
-  const answeredAtOnce = async (limiter: RateLimiter, key: string) => {
+  const answeredAtOnce = async (limiter: RateLimiter, which: Limit | string, key?: string) => {
+    const [l, k] = typeof which === "string" ? [fast, which] : [which, key!];
     let turned = false;
     setImmediate(() => (turned = true));
-    const result = await limiter.take(fast, key);
+    const result = await limiter.take(l, k);
     return { result, atOnce: !turned };
   };
 
@@ -113,7 +114,7 @@ describe.skipIf(!withRedis)("a fast limit (the one on messages) in Redis", () =>
     // The first take in a process asks Redis: nothing is known of the bucket yet.
     expect(await answeredAtOnce(a, "quick")).toEqual({ result: null, atOnce: false });
     for (let i = 0; i < 3; i++) expect(await answeredAtOnce(a, "quick")).toEqual({ result: null, atOnce: true });
-    await Bun.sleep(50); // the charges follow in the next script call
+    await Bun.sleep(CHARGE_DELAY_MS + 50); // the charges follow within CHARGE_DELAY_MS
     // Another instance sees all four taken: 26 left of 30.
     const b = instance();
     const results = await takeMany(b, "quick", 30, fast);
@@ -121,6 +122,28 @@ describe.skipIf(!withRedis)("a fast limit (the one on messages) in Redis", () =>
     const redis = new Redis(process.env.REDIS_URL!);
     expect(Number(await redis.get(fastNames("quick")))).toBeGreaterThan(Date.now());
     await redis.quit();
+  });
+
+  test("charges made turn after turn go to Redis together, and a check that asks Redis takes them along at once", async () => {
+    const watch = await watchBucket("together");
+    const fastBucket = { ...fast, name: limit.name }; // watchBucket looks for this limit's keys
+    const a = instance();
+    expect(await answeredAtOnce(a, fastBucket, "together")).toEqual({ result: null, atOnce: false });
+    for (let i = 0; i < 3; i++) {
+      await Bun.sleep(2); // turns apart, and Redis answers in between
+      expect(await answeredAtOnce(a, fastBucket, "together")).toEqual({ result: null, atOnce: true });
+    }
+    await Bun.sleep(CHARGE_DELAY_MS + 50);
+    // The first take's call, then one for the three charges: not one a turn.
+    expect(await watch.calls()).toBe(2);
+
+    // Three more charges, then a take that must ask Redis (a bucket it has not seen): once it
+    // is answered, the charges are in Redis too, with no wait for their timer.
+    for (let i = 0; i < 3; i++) expect(await answeredAtOnce(a, fastBucket, "together")).toEqual({ result: null, atOnce: true });
+    expect(await answeredAtOnce(a, fastBucket, "together-other")).toEqual({ result: null, atOnce: false });
+    const b = instance();
+    const results = await takeMany(b, "together", 30, fastBucket);
+    expect(results.filter((r) => r === null).length).toBe(23);
   });
 
   test("one instance still holds the limit exactly: near it, every take waits for Redis", async () => {

@@ -26,6 +26,8 @@ export interface Limit {
 export interface RateLimiter {
   /** Takes one from the bucket; null when allowed, else the seconds until one is. */
   take(limit: Limit, key: string): Promise<number | null>;
+  /** Sends what is waiting to be charged (before a shutdown). */
+  flush(): Promise<void>;
 }
 
 /** Times in ms: when the bucket would be full again, given one more taken now. */
@@ -50,6 +52,7 @@ export function memoryRateLimiter(): RateLimiter {
       if (buckets.size > 100_000) for (const [k, tat] of buckets) if (tat <= now) buckets.delete(k);
       return null;
     },
+    flush: async () => {},
   };
 }
 
@@ -88,6 +91,15 @@ interface LimitCommands {
 
 /** Checks per script call: bounds the call's size, however many arrive in one turn. */
 const MAX_PER_CALL = 500;
+
+/**
+ * How long the charges for sends already let through may wait for a script call. A check
+ * that needs Redis's answer takes them along at once; on their own they wait, so under a
+ * steady flow of messages there are a few calls a second instead of one a turn of the event
+ * loop, which on a VM with slow system calls cost Parley and Redis more than the sends'
+ * other work (bench/RESULTS.md, section 14).
+ */
+export const CHARGE_DELAY_MS = 25;
 
 /**
  * How long what Redis last said of a bucket may decide a fast limit here. Past it, the next
@@ -129,7 +141,7 @@ const ignore = () => {};
  * A fast limit (the one on every message) is decided here, with no wait, while Redis's last
  * word on the bucket, less what this process let through since, leaves at least half of it,
  * at most an eighth of it waits to be charged, and no check of it waits for Redis's decision;
- * the charge goes in the next script call all the same. Waiting for Redis on every message
+ * the charge follows within CHARGE_DELAY_MS all the same. Waiting for Redis on every message
  * put a round trip to another process in front of each send (bench/RESULTS.md, section 10).
  * Near the limit every check waits for Redis, so one instance holds a limit exactly. Across
  * instances, an instance whose view is behind what others let through may let up to an
@@ -153,10 +165,15 @@ export function redisRateLimiter(redis: Redis, names: RedisNames): RateLimiter {
   };
 
   let pending: Check[] = [];
+  /** A turn's flush is due (some check waits for Redis's answer), or charges' timer is set. */
+  let soon = false;
+  let chargeTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Calls sent and not yet answered: what flush() waits for. */
+  const out = new Set<Promise<unknown>>();
   const send = (batch: Check[]) => {
     const args: number[] = [Date.now()];
     for (const check of batch) args.push(check.interval, check.tolerance, check.charge ? 0 : 1);
-    scripts.parleyRateTake(batch.length, ...batch.map((c) => c.key), ...args).then(
+    const call = scripts.parleyRateTake(batch.length, ...batch.map((c) => c.key), ...args).then(
       (results) =>
         batch.forEach((check, i) => {
           if (check.fast) settle(check, Number(results[2 * i + 1]));
@@ -164,6 +181,8 @@ export function redisRateLimiter(redis: Redis, names: RedisNames): RateLimiter {
         }),
       (err) => fail(batch, err),
     );
+    out.add(call);
+    void call.finally(() => out.delete(call));
   };
   const fail = (batch: Check[], err: unknown) => {
     for (const check of batch) {
@@ -172,6 +191,9 @@ export function redisRateLimiter(redis: Redis, names: RedisNames): RateLimiter {
     }
   };
   const flush = () => {
+    soon = false;
+    if (chargeTimer) clearTimeout(chargeTimer);
+    chargeTimer = null;
     const all = pending;
     pending = [];
     for (let i = 0; i < all.length; i += MAX_PER_CALL) {
@@ -196,8 +218,16 @@ export function redisRateLimiter(redis: Redis, names: RedisNames): RateLimiter {
       if (!view) views.set(check.key, (view = { tat: 0, unconfirmed: 0, asking: 0, seenAt: -Infinity }));
       view.asking++;
     }
-    if (pending.length === 0) setImmediate(flush);
     pending.push(check);
+    if (!check.charge) {
+      if (!soon) {
+        soon = true;
+        setImmediate(flush);
+      }
+    } else if (!soon && !chargeTimer) {
+      chargeTimer = setTimeout(flush, CHARGE_DELAY_MS);
+      chargeTimer.unref();
+    }
   };
 
   return {
@@ -223,6 +253,10 @@ export function redisRateLimiter(redis: Redis, names: RedisNames): RateLimiter {
         enqueue({ key: bucket, interval, tolerance, fast: limit.fast === true, charge: false, done, failed }),
       );
       return retryMs < 0 ? null : Math.max(1, Math.ceil(retryMs / 1000));
+    },
+    flush: async () => {
+      if (pending.length > 0) flush();
+      await Promise.allSettled([...out]);
     },
   };
 }
@@ -251,6 +285,11 @@ export class Limits {
     private readonly limiter: RateLimiter,
     private readonly scale: number,
   ) {}
+
+  /** Sends the charges still waiting (before a shutdown). */
+  flush(): Promise<void> {
+    return this.limiter.flush();
+  }
 
   /** Throws 429 rate_limited (with Retry-After) when a limit is spent. */
   async check(limit: Limit, key: string | number): Promise<void> {

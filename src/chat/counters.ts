@@ -5,6 +5,9 @@
 // very next seq; anything else (a flushed hash, a lost increment, commits finishing out of
 // order) leaves a gap that the next read counts from PostgreSQL. So the numbers shown are
 // right after a Redis restart, and a retried increment can never count a message twice.
+// That is also why the Redis store may record late: a thread's new messages gather in the
+// process for RECORD_DELAY_MS and go as one run per thread, one script call for all of them;
+// a read in between finds the prefix shorter and counts the rest from PostgreSQL.
 import type Redis from "ioredis";
 import type { Db } from "../db/client.ts";
 import { messages } from "../db/queries.ts";
@@ -14,6 +17,15 @@ import type { RedisNames } from "../realtime/topics.ts";
 const COUNTERS_TTL_S = 30 * 24 * 3600;
 /** The in-process store forgets the least recently written threads past this many. */
 const MEMORY_MAX_THREADS = 100_000;
+/**
+ * How long committed messages wait to be counted in Redis. A script call for every group
+ * commit cost more than the commit's other work at a few thousand messages a second on a
+ * VM with slow system calls (bench/RESULTS.md, section 14); a tenth of that many calls
+ * cost almost nothing, and the counts read in the meantime are right all the same.
+ */
+export const RECORD_DELAY_MS = 25;
+/** Runs per script call: Redis runs nothing else while a script runs. */
+const MAX_RUNS_PER_CALL = 1000;
 
 export interface ThreadCounts {
   /** Counted up to and including this seq. */
@@ -39,6 +51,8 @@ export interface CounterStore {
   /** Adds counts for (fromSeq, toSeq] if the stored prefix still ends at fromSeq. */
   advance(threadId: number, fromSeq: number, toSeq: number, bySender: Map<number, number>): Promise<void>;
   clear(threadId: number): Promise<void>;
+  /** Writes what is waiting to be recorded (before a shutdown). */
+  flush(): Promise<void>;
 }
 
 export interface Counts {
@@ -128,24 +142,35 @@ export function memoryCounterStore(): CounterStore {
     clear: async (threadId) => {
       threads.delete(threadId);
     },
+    flush: async () => {},
   };
 }
 
 // Both scripts compare the counted prefix with the caller's expectation and change nothing
 // when it differs; a missing hash counts as an empty prefix only for `advance`.
-// RECORD takes a whole commit's messages at once: KEYS[i] is message i's hash, ARGV[1] the
-// TTL, then (seq, sender field or '') per message.
+// RECORD takes runs of consecutive messages of a thread, many threads at once: KEYS[i] is
+// run i's hash; ARGV[1] the TTL, then per run its first and last seq, how many senders, and
+// a (sender field, count) pair for each. A run counts only if it starts right after the
+// counted prefix; system lines are in a run's seqs without a sender.
 const RECORD = `
+local a = 2
 for i = 1, #KEYS do
-  local seq = tonumber(ARGV[2 * i])
-  local field = ARGV[2 * i + 1]
+  local from = tonumber(ARGV[a])
+  local to = ARGV[a + 1]
+  local senders = tonumber(ARGV[a + 2])
+  a = a + 3
   local counted = redis.call('HGET', KEYS[i], 'seq')
-  if counted and tonumber(counted) == seq - 1 then
-    if field ~= '' then
-      redis.call('HINCRBY', KEYS[i], 'total_messages', 1)
-      redis.call('HINCRBY', KEYS[i], field, 1)
-    end
-    redis.call('HSET', KEYS[i], 'seq', seq)
+  local counts = counted and tonumber(counted) == from - 1
+  local total = 0
+  for j = 1, senders do
+    local n = tonumber(ARGV[a + 1])
+    if counts then redis.call('HINCRBY', KEYS[i], ARGV[a], n) end
+    total = total + n
+    a = a + 2
+  end
+  if counts then
+    if total > 0 then redis.call('HINCRBY', KEYS[i], 'total_messages', total) end
+    redis.call('HSET', KEYS[i], 'seq', to)
     redis.call('EXPIRE', KEYS[i], ARGV[1])
   end
 end
@@ -170,16 +195,63 @@ interface CounterCommands {
   parleyCountAdvance(key: string, ...args: (string | number)[]): Promise<unknown>;
 }
 
+/** Consecutive messages of one thread waiting to be recorded: seqs from..to, counts by sender field. */
+interface Run {
+  threadId: number;
+  from: number;
+  to: number;
+  bySender: Map<string, number>;
+}
+
 export function redisCounterStore(redis: Redis, keys: RedisNames): CounterStore {
   redis.defineCommand("parleyCountRecord", { lua: RECORD });
   redis.defineCommand("parleyCountAdvance", { numberOfKeys: 1, lua: ADVANCE });
   const scripts = redis as unknown as CounterCommands;
+  /** Waiting runs, in the order their first messages committed; the last run of each thread. */
+  let runs: Run[] = [];
+  let lastRun = new Map<number, Run>();
+  let timer: ReturnType<typeof setTimeout> | null = null;
+
+  const flush = async () => {
+    if (timer) clearTimeout(timer);
+    timer = null;
+    const batch = runs;
+    runs = [];
+    lastRun = new Map();
+    const calls: Promise<unknown>[] = [];
+    for (let i = 0; i < batch.length; i += MAX_RUNS_PER_CALL) {
+      const part = batch.slice(i, i + MAX_RUNS_PER_CALL);
+      const args: (string | number)[] = [COUNTERS_TTL_S];
+      for (const run of part) {
+        args.push(run.from, run.to, run.bySender.size);
+        for (const [field, n] of run.bySender) args.push(field, n);
+      }
+      calls.push(scripts.parleyCountRecord(part.length, ...part.map((run) => keys.counters(run.threadId)), ...args));
+    }
+    await Promise.all(calls);
+  };
+
   return {
     record: async (messages) => {
-      if (messages.length === 0) return;
-      const args: (string | number)[] = [COUNTERS_TTL_S];
-      for (const m of messages) args.push(m.seq, m.senderId === null ? "" : senderField(m.senderId));
-      await scripts.parleyCountRecord(messages.length, ...messages.map((m) => keys.counters(m.threadId)), ...args);
+      for (const { threadId, seq, senderId } of messages) {
+        let run = lastRun.get(threadId);
+        // Another instance's message in between (or commits out of order): a run of its own,
+        // which counts only if the other instance has recorded what lies between.
+        if (!run || run.to !== seq - 1) {
+          run = { threadId, from: seq, to: seq, bySender: new Map() };
+          runs.push(run);
+          lastRun.set(threadId, run);
+        }
+        run.to = seq;
+        if (senderId !== null) {
+          const field = senderField(senderId);
+          run.bySender.set(field, (run.bySender.get(field) ?? 0) + 1);
+        }
+      }
+      if (runs.length > 0 && !timer) {
+        timer = setTimeout(() => void flush().catch(() => {}), RECORD_DELAY_MS);
+        timer.unref();
+      }
     },
     read: async (ids) => {
       const pipeline = redis.pipeline();
@@ -204,7 +276,10 @@ export function redisCounterStore(redis: Redis, keys: RedisNames): CounterStore 
       await scripts.parleyCountAdvance(keys.counters(threadId), ...args);
     },
     clear: async (threadId) => {
+      runs = runs.filter((run) => run.threadId !== threadId);
+      lastRun.delete(threadId);
       await redis.del(keys.counters(threadId));
     },
+    flush,
   };
 }
