@@ -119,7 +119,7 @@ export async function createCore(config: Config): Promise<Core> {
       (userId) => void presenceChange(userId, true),
       // Not at once: moving from one page to the next closes a socket and opens another, and
       // contacts should not see that as leaving and coming back.
-      (userId) => setTimeout(() => core.live.users().includes(userId) || void presenceChange(userId, false), OFFLINE_GRACE_MS).unref(),
+      (userId) => setTimeout(() => core.live.has(userId) || void presenceChange(userId, false), OFFLINE_GRACE_MS).unref(),
     ),
     presence: redis ? redisPresence(redis, names, instanceId) : memoryPresence(),
     limits: new Limits(redis ? redisRateLimiter(redis, names) : memoryRateLimiter(), config.rateLimitScale),
@@ -164,7 +164,7 @@ export async function createCore(config: Config): Promise<Core> {
       core.live.closeSessions(event.userId, event.sessionId, CLOSE.unauthenticated, "logged out");
     }
     if (event.type === "left") core.live.leaveThread(event.userId, event.threadId);
-    if (event.type === "blocks" && core.live.users().includes(event.userId)) {
+    if (event.type === "blocks" && core.live.has(event.userId)) {
       blockedIds(core, event.userId).then(
         (ids) => core.live.each(event.userId, (client) => client.setBlocked(ids)),
         (err: Error) => log.warn(`blocks: ${err.message}`),

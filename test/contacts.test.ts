@@ -1,6 +1,6 @@
-// Who counts as a contact is asked two ways: all of a person's contacts at once (whose feeds
-// hear them come online, users/contacts.sql) and a few people at a time (whose presence a page
-// may show, users/presence_visible.sql). Over random small worlds of conversations, statuses,
+// Who counts as a contact is asked two ways: all the contacts of some people at once (whose
+// feeds hear them come online, users/contacts.sql) and a few people at a time (whose presence a
+// page may show, users/presence_visible.sql). Over random small worlds of conversations, statuses,
 // blocks and settings, both must give what the rule says, so one cannot drift from the other.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import fc from "fast-check";
@@ -84,8 +84,19 @@ test("a person's contacts, all at once and a few at a time, are those the rule s
       await withWorld(w, async (tx, ids) => {
         const index = (id: number) => ids.indexOf(id);
         const expected = contactsOf(w, me);
-        const all = (await uq.contacts(tx, ids[me]!)).map((r) => index(r.userId));
-        expect(new Set(all)).toEqual(expected);
+        const all = await uq.contacts(tx, [ids[me]!], false);
+        expect(new Set(all.map((r) => index(r.userId)))).toEqual(expected);
+        expect(all.length).toBe(expected.size);
+        // Everyone's at once, asked twice over: each person's own, once each; with onlyShown,
+        // only the contacts of those who show their presence.
+        for (const onlyShown of [false, true]) {
+          const everyone = await uq.contacts(tx, [...ids, ...ids], onlyShown);
+          for (let p = 0; p < PEOPLE; p++) {
+            const theirs = everyone.filter((r) => r.of === ids[p]).map((r) => index(r.userId));
+            expect(new Set(theirs)).toEqual(onlyShown && !w.showPresence[p] ? new Set() : contactsOf(w, p));
+            expect(theirs.length).toBe(new Set(theirs).size);
+          }
+        }
         // Asking about some people (the person themselves among them, perhaps, and twice over):
         // those of them who are contacts and show their presence.
         const visible = (await uq.presenceVisible(tx, ids[me]!, [...asked, ...asked].map((i) => ids[i]!))).map((r) => index(r.id));

@@ -147,6 +147,36 @@ describe("presence", () => {
     watch.close();
   });
 
+  test("many people going at once: each one's contacts hear of each of them once, and of no one else", async () => {
+    // Alice talks with five people, one of whom hides their presence; dan talks only with erin.
+    const alice = await signup(server, "alice");
+    const friends = await Promise.all(Array.from({ length: 5 }, (_, i) => signup(server, `pal${i}`)));
+    for (const pal of friends) {
+      const { thread } = await startThread(server, alice, pal, "hello");
+      await api(server, pal, "POST", `/api/v1/threads/${thread.id}/messages`, { text: "hi" });
+    }
+    const [dan, erin] = await Promise.all([signup(server, "dan"), signup(server, "erin")]);
+    const { thread: other } = await startThread(server, dan, erin, "hello");
+    await api(server, erin, "POST", `/api/v1/threads/${other.id}/messages`, { text: "hi" });
+    await api(server, friends[4]!, "PATCH", "/api/v1/settings", { showPresence: false });
+
+    const sockets = await Promise.all([...friends, dan].map((who) => SocketClient.open(server, who)));
+    const watchAlice = await feedSocket(server, alice);
+    const watchErin = await feedSocket(server, erin);
+    const presence = (f: { type?: unknown; change?: unknown }) => f.type === "feed" && f.change === "presence";
+    const [fromAlice, fromErin] = [watchAlice.frames.length, watchErin.frames.length];
+    // Everyone closes in the same moment; their grace periods run out together.
+    for (const socket of sockets) socket.close();
+    await Bun.sleep(8_000);
+    const heardByAlice = watchAlice.frames.slice(fromAlice).filter(presence);
+    expect(heardByAlice.map((f) => f.userId).sort()).toEqual(friends.slice(0, 4).map((p) => p.id).sort());
+    expect(heardByAlice.every((f) => f.online === false && typeof f.lastSeen === "string")).toBe(true);
+    const heardByErin = watchErin.frames.slice(fromErin).filter(presence);
+    expect(heardByErin.map((f) => [f.userId, f.online])).toEqual([[dan.id, false]]);
+    watchAlice.close();
+    watchErin.close();
+  });
+
   test.skipIf(embedded || !withRedis)("an instance that died without saying goodbye stops counting once its claim lapses", async () => {
     const [alice, bob, threadId] = await friends();
     const { core } = server.running;

@@ -10,12 +10,59 @@ import { publishFeed } from "./feed.ts";
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-/** Tells a person's contacts that they came online or went; nothing if they hide it. */
-export async function announcePresence(core: Core, userId: number, online: boolean, lastSeen: number | null): Promise<void> {
-  const [settings] = await uq.settings(core.db, userId);
-  if (!settings?.showPresence) return;
-  const contacts = (await uq.contacts(core.db, userId)).map((c) => c.userId);
-  publishFeed(core, contacts, { kind: "presence", userId, online, lastSeen: iso(lastSeen) });
+interface Announcement {
+  userId: number;
+  online: boolean;
+  lastSeen: number | null;
+  done(): void;
+  failed(err: unknown): void;
+}
+
+/** Announcements waiting for the end of this turn of the event loop, per core. */
+const waiting = new WeakMap<Core, Announcement[]>();
+
+/**
+ * Tells a person's contacts that they came online or went; nothing if they hide it. The
+ * announcements of one turn of the event loop go together, one statement finding everyone's
+ * contacts: when many people go at once (an instance's sockets closing in a network blip or a
+ * deploy, their grace periods running out together), one statement a person for their
+ * settings and one for their contacts kept an instance busy for a quarter of a second per
+ * thousand people (bench/RESULTS.md, section 14).
+ */
+export function announcePresence(core: Core, userId: number, online: boolean, lastSeen: number | null): Promise<void> {
+  return new Promise((done, failed) => {
+    let batch = waiting.get(core);
+    if (!batch) {
+      waiting.set(core, (batch = []));
+      setImmediate(() => {
+        waiting.delete(core);
+        void announceAll(core, batch!);
+      });
+    }
+    batch.push({ userId, online, lastSeen, done, failed });
+  });
+}
+
+async function announceAll(core: Core, batch: Announcement[]): Promise<void> {
+  let rows: { of: number; userId: number }[];
+  try {
+    rows = await uq.contacts(core.db, [...new Set(batch.map((a) => a.userId))], true);
+  } catch (err) {
+    for (const a of batch) a.failed(err);
+    return;
+  }
+  const contacts = new Map<number, number[]>();
+  for (const { of, userId } of rows) {
+    const list = contacts.get(of);
+    if (list) list.push(userId);
+    else contacts.set(of, [userId]);
+  }
+  // In the order they were announced: someone who left and came back in one turn ends online.
+  for (const a of batch) {
+    const audience = contacts.get(a.userId);
+    if (audience) publishFeed(core, audience, { kind: "presence", userId: a.userId, online: a.online, lastSeen: iso(a.lastSeen) });
+    a.done();
+  }
 }
 
 export interface ShownPresence {

@@ -34,6 +34,6 @@ export async function updateSettings(core: Core, me: UserRef, input: { readRecei
 }
 
 async function announceHidden(core: Core, me: UserRef): Promise<void> {
-  const contacts = (await q.contacts(core.db, me.id)).map((c) => c.userId);
+  const contacts = (await q.contacts(core.db, [me.id], false)).map((c) => c.userId);
   publishFeed(core, contacts, { kind: "presence", userId: me.id, online: false, lastSeen: null });
 }

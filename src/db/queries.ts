@@ -143,7 +143,7 @@ export const users = {
   settings: query<[id: number], Settings>(usersSettings),
   updateSettings: query<[id: number, readReceipts: boolean | null, showPresence: boolean | null], Settings>(usersUpdateSettings),
   presenceVisible: query<[viewerId: number, ids: number[]], { id: number }>(usersPresenceVisible),
-  contacts: query<[id: number], { userId: number }>(usersContacts),
+  contacts: query<[ids: number[], onlyShown: boolean], { of: number; userId: number }>(usersContacts),
 };
 
 export interface Settings {

@@ -66,6 +66,11 @@ export class LiveClients {
     return n;
   }
 
+  /** Whether a person has any connection here. */
+  has(userId: number): boolean {
+    return this.byUser.has(userId);
+  }
+
   /** Everyone with a connection here. */
   users(): number[] {
     return [...this.byUser.keys()];
