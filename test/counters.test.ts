@@ -66,6 +66,26 @@ describe.skipIf(!withRedis)("counters in Redis", () => {
     expect((await store.read([11])).has(11)).toBe(false);
   });
 
+  test("a read that counted the start of a waiting run from the database: the rest of the run still counts", async () => {
+    const store = instance();
+    await store.advance(15, 0, 0, new Map());
+    await store.record([
+      { threadId: 15, seq: 1, senderId: 7 },
+      { threadId: 15, seq: 2, senderId: 8 },
+      { threadId: 15, seq: 3, senderId: 7 },
+      { threadId: 15, seq: 4, senderId: null },
+      { threadId: 15, seq: 5, senderId: 8 },
+    ]);
+    // A read saw seq 3 committed and counted 1–3 from PostgreSQL before the run went out.
+    await store.advance(15, 0, 3, new Map([[7, 2], [8, 1]]));
+    await store.flush();
+    expect(plain((await store.read([15])).get(15))).toEqual({ seq: 5, total: 4, bySender: { 7: 2, 8: 2 } });
+    // And the next run follows on.
+    await store.record([{ threadId: 15, seq: 6, senderId: 7 }]);
+    await store.flush();
+    expect(plain((await store.read([15])).get(15))).toEqual({ seq: 6, total: 5, bySender: { 7: 3, 8: 2 } });
+  });
+
   test("two instances writing to one thread: each counts only what follows the prefix, never past a gap", async () => {
     const a = instance();
     const b = instance();

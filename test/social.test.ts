@@ -160,10 +160,13 @@ describe("presence", () => {
     await api(server, erin, "POST", `/api/v1/threads/${other.id}/messages`, { text: "hi" });
     await api(server, friends[4]!, "PATCH", "/api/v1/settings", { showPresence: false });
 
-    const sockets = await Promise.all([...friends, dan].map((who) => SocketClient.open(server, who)));
+    const presence = (f: { type?: unknown; change?: unknown }) => f.type === "feed" && f.change === "presence";
     const watchAlice = await feedSocket(server, alice);
     const watchErin = await feedSocket(server, erin);
-    const presence = (f: { type?: unknown; change?: unknown }) => f.type === "feed" && f.change === "presence";
+    const sockets = await Promise.all([...friends, dan].map((who) => SocketClient.open(server, who)));
+    // Their coming online is heard first (all of it, so it cannot be mistaken for what follows).
+    await watchAlice.until((frames) => frames.filter((f) => presence(f) && f.online === true).length === 4);
+    await watchErin.until((frames) => frames.some((f) => presence(f) && f.userId === dan.id && f.online === true));
     const [fromAlice, fromErin] = [watchAlice.frames.length, watchErin.frames.length];
     // Everyone closes in the same moment; their grace periods run out together.
     for (const socket of sockets) socket.close();

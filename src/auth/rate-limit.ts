@@ -147,7 +147,7 @@ const ignore = () => {};
  * instances, an instance whose view is behind what others let through may let up to an
  * eighth of a burst more through before its next answer from Redis corrects it.
  */
-export function redisRateLimiter(redis: Redis, names: RedisNames): RateLimiter {
+export function redisRateLimiter(redis: Redis, names: RedisNames, chargeDelayMs = CHARGE_DELAY_MS): RateLimiter {
   redis.defineCommand("parleyRateTake", { lua: TAKE });
   const scripts = redis as unknown as LimitCommands;
   const views = new Map<string, View>();
@@ -225,7 +225,7 @@ export function redisRateLimiter(redis: Redis, names: RedisNames): RateLimiter {
         setImmediate(flush);
       }
     } else if (!soon && !chargeTimer) {
-      chargeTimer = setTimeout(flush, CHARGE_DELAY_MS);
+      chargeTimer = setTimeout(flush, chargeDelayMs);
       chargeTimer.unref();
     }
   };

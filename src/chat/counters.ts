@@ -42,9 +42,10 @@ export interface CountedMessage {
 
 export interface CounterStore {
   /**
-   * Counts new messages, each only if it directly follows what is counted of its thread
-   * (otherwise that thread is left for the next read to reconcile). A system line (senderId
-   * null) moves the counted prefix on without counting. Given in commit order.
+   * Counts new messages (given in commit order), each only if it directly follows what is
+   * counted of its thread; otherwise that thread is left for the next read to reconcile. A
+   * system line (senderId null) moves the counted prefix on without counting. May count them
+   * after it returns (the Redis store waits RECORD_DELAY_MS): reads meanwhile reconcile.
    */
   record(messages: readonly CountedMessage[]): Promise<void>;
   read(threadIds: number[]): Promise<Map<number, ThreadCounts>>;
@@ -149,30 +150,33 @@ export function memoryCounterStore(): CounterStore {
 // Both scripts compare the counted prefix with the caller's expectation and change nothing
 // when it differs; a missing hash counts as an empty prefix only for `advance`.
 // RECORD takes runs of consecutive messages of a thread, many threads at once: KEYS[i] is
-// run i's hash; ARGV[1] the TTL, then per run its first and last seq, how many senders, and
-// a (sender field, count) pair for each. A run counts only if it starts right after the
-// counted prefix; system lines are in a run's seqs without a sender.
+// run i's hash; ARGV[1] the TTL, then per run its first seq, how many messages, and each
+// one's sender field ('' for a system line, which moves the prefix without counting). Of a
+// run, the messages right after the counted prefix count: all of it, or its tail when a read
+// has counted its start from the database meanwhile, or none if there is a gap before it.
 const RECORD = `
 local a = 2
 for i = 1, #KEYS do
   local from = tonumber(ARGV[a])
-  local to = ARGV[a + 1]
-  local senders = tonumber(ARGV[a + 2])
-  a = a + 3
+  local n = tonumber(ARGV[a + 1])
   local counted = redis.call('HGET', KEYS[i], 'seq')
-  local counts = counted and tonumber(counted) == from - 1
-  local total = 0
-  for j = 1, senders do
-    local n = tonumber(ARGV[a + 1])
-    if counts then redis.call('HINCRBY', KEYS[i], ARGV[a], n) end
-    total = total + n
-    a = a + 2
-  end
-  if counts then
+  local next = counted and tonumber(counted) + 1
+  if next and next >= from and next < from + n then
+    local bySender = {}
+    local total = 0
+    for k = next - from, n - 1 do
+      local field = ARGV[a + 2 + k]
+      if field ~= '' then
+        bySender[field] = (bySender[field] or 0) + 1
+        total = total + 1
+      end
+    end
+    for field, count in pairs(bySender) do redis.call('HINCRBY', KEYS[i], field, count) end
     if total > 0 then redis.call('HINCRBY', KEYS[i], 'total_messages', total) end
-    redis.call('HSET', KEYS[i], 'seq', to)
+    redis.call('HSET', KEYS[i], 'seq', from + n - 1)
     redis.call('EXPIRE', KEYS[i], ARGV[1])
   end
+  a = a + 2 + n
 end
 return 0`;
 
@@ -195,12 +199,11 @@ interface CounterCommands {
   parleyCountAdvance(key: string, ...args: (string | number)[]): Promise<unknown>;
 }
 
-/** Consecutive messages of one thread waiting to be recorded: seqs from..to, counts by sender field. */
+/** Consecutive messages of one thread waiting to be recorded: seqs from on, each one's sender field. */
 interface Run {
   threadId: number;
   from: number;
-  to: number;
-  bySender: Map<string, number>;
+  senders: string[];
 }
 
 export function redisCounterStore(redis: Redis, keys: RedisNames): CounterStore {
@@ -222,10 +225,7 @@ export function redisCounterStore(redis: Redis, keys: RedisNames): CounterStore 
     for (let i = 0; i < batch.length; i += MAX_RUNS_PER_CALL) {
       const part = batch.slice(i, i + MAX_RUNS_PER_CALL);
       const args: (string | number)[] = [COUNTERS_TTL_S];
-      for (const run of part) {
-        args.push(run.from, run.to, run.bySender.size);
-        for (const [field, n] of run.bySender) args.push(field, n);
-      }
+      for (const run of part) args.push(run.from, run.senders.length, ...run.senders);
       calls.push(scripts.parleyCountRecord(part.length, ...part.map((run) => keys.counters(run.threadId)), ...args));
     }
     await Promise.all(calls);
@@ -236,17 +236,13 @@ export function redisCounterStore(redis: Redis, keys: RedisNames): CounterStore 
       for (const { threadId, seq, senderId } of messages) {
         let run = lastRun.get(threadId);
         // Another instance's message in between (or commits out of order): a run of its own,
-        // which counts only if the other instance has recorded what lies between.
-        if (!run || run.to !== seq - 1) {
-          run = { threadId, from: seq, to: seq, bySender: new Map() };
+        // which counts only once what lies before it is counted.
+        if (!run || run.from + run.senders.length !== seq) {
+          run = { threadId, from: seq, senders: [] };
           runs.push(run);
           lastRun.set(threadId, run);
         }
-        run.to = seq;
-        if (senderId !== null) {
-          const field = senderField(senderId);
-          run.bySender.set(field, (run.bySender.get(field) ?? 0) + 1);
-        }
+        run.senders.push(senderId === null ? "" : senderField(senderId));
       }
       if (runs.length > 0 && !timer) {
         timer = setTimeout(() => void flush().catch(() => {}), RECORD_DELAY_MS);

@@ -36,7 +36,7 @@ export function announcePresence(core: Core, userId: number, online: boolean, la
       waiting.set(core, (batch = []));
       setImmediate(() => {
         waiting.delete(core);
-        void announceAll(core, batch!);
+        announceAll(core, batch!).catch((err: Error) => core.log.warn(`presence: ${err.message}`));
       });
     }
     batch.push({ userId, online, lastSeen, done, failed });
@@ -59,9 +59,13 @@ async function announceAll(core: Core, batch: Announcement[]): Promise<void> {
   }
   // In the order they were announced: someone who left and came back in one turn ends online.
   for (const a of batch) {
-    const audience = contacts.get(a.userId);
-    if (audience) publishFeed(core, audience, { kind: "presence", userId: a.userId, online: a.online, lastSeen: iso(a.lastSeen) });
-    a.done();
+    try {
+      const audience = contacts.get(a.userId);
+      if (audience) publishFeed(core, audience, { kind: "presence", userId: a.userId, online: a.online, lastSeen: iso(a.lastSeen) });
+      a.done();
+    } catch (err) {
+      a.failed(err); // this one alone: the others still go out
+    }
   }
 }
 
