@@ -6,7 +6,7 @@
 // order) leaves a gap that the next read counts from PostgreSQL. So the numbers shown are
 // right after a Redis restart, and a retried increment can never count a message twice.
 // That is also why the Redis store may record late: a thread's new messages gather in the
-// process for RECORD_DELAY_MS and go as one run per thread, one script call for all of them;
+// process for RECORD_DELAY_MS and go as runs of consecutive seqs, one script call for all;
 // a read in between finds the prefix shorter and counts the rest from PostgreSQL.
 import type Redis from "ioredis";
 import type { Db } from "../db/client.ts";

@@ -25,9 +25,9 @@ const waiting = new WeakMap<Core, Announcement[]>();
  * Tells a person's contacts that they came online or went; nothing if they hide it. The
  * announcements of one turn of the event loop go together, one statement finding everyone's
  * contacts: when many people go at once (an instance's sockets closing in a network blip or a
- * deploy, their grace periods running out together), one statement a person for their
- * settings and one for their contacts kept an instance busy for a quarter of a second per
- * thousand people (bench/RESULTS.md, section 14).
+ * deploy, their grace periods running out together), two statements a person made a thousand
+ * people cost an instance 250–280 ms of CPU, and one statement for all 150–180
+ * (bench/RESULTS.md, section 14).
  */
 export function announcePresence(core: Core, userId: number, online: boolean, lastSeen: number | null): Promise<void> {
   return new Promise((done, failed) => {
