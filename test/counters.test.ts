@@ -1,34 +1,21 @@
 // The per-thread counters' Redis store against a real Redis: committed messages are recorded a
 // moment later, many threads in one call, and a run of messages counts only where it extends
 // what is counted, so a late or out-of-order record never counts a message twice or skips one.
-import { afterAll, describe, expect, test } from "bun:test";
-import Redis from "ioredis";
+import { describe, expect, test } from "bun:test";
 import { RECORD_DELAY_MS, redisCounterStore, type CounterStore, type ThreadCounts } from "../src/chat/counters.ts";
-import { redisNames } from "../src/realtime/topics.ts";
 import { withRedis } from "./helpers/server.ts";
+import { redisTestInstallation } from "./helpers/redis.ts";
 
-const installation = `countertest${Date.now().toString(36)}`;
-const names = redisNames(installation);
-const connections: Redis[] = [];
+const { names, connect } = redisTestInstallation("countertest");
 
 /** An instance's store, on a connection of its own. */
 function instance(): CounterStore {
-  const redis = new Redis(process.env.REDIS_URL!, { enableAutoPipelining: true });
-  connections.push(redis);
-  return redisCounterStore(redis, names);
+  return redisCounterStore(connect(), names);
 }
 
 const plain = (counts: ThreadCounts | undefined) =>
   counts && { seq: counts.seq, total: counts.total, bySender: Object.fromEntries([...counts.bySender].sort(([a], [b]) => a - b)) };
 
-afterAll(async () => {
-  if (!withRedis) return;
-  const redis = new Redis(process.env.REDIS_URL!);
-  const keys = await redis.keys(`parley:${installation}:*`);
-  if (keys.length > 0) await redis.del(...keys);
-  await redis.quit();
-  await Promise.all(connections.map((c) => c.quit()));
-});
 
 describe.skipIf(!withRedis)("counters in Redis", () => {
   test("new messages are counted a moment after they commit, every thread's in one go", async () => {

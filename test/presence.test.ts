@@ -1,30 +1,17 @@
 // The presence store against a real Redis: a person is online while any instance claims them,
 // and the joins and leaves arriving together (a reconnect storm) are decided in order, each as
 // if it were alone.
-import { afterAll, describe, expect, test } from "bun:test";
-import Redis from "ioredis";
+import { describe, expect, test } from "bun:test";
 import { redisPresence, type PresenceStore } from "../src/realtime/presence.ts";
-import { redisNames } from "../src/realtime/topics.ts";
 import { withRedis } from "./helpers/server.ts";
+import { redisTestInstallation } from "./helpers/redis.ts";
 
-const installation = `presencetest${Date.now().toString(36)}`;
-const names = redisNames(installation);
-const connections: Redis[] = [];
+const { names, connect } = redisTestInstallation("presencetest");
 
 function instance(id: string): PresenceStore {
-  const redis = new Redis(process.env.REDIS_URL!, { enableAutoPipelining: true });
-  connections.push(redis);
-  return redisPresence(redis, names, id);
+  return redisPresence(connect(), names, id);
 }
 
-afterAll(async () => {
-  if (!withRedis) return;
-  const redis = new Redis(process.env.REDIS_URL!);
-  const keys = await redis.keys(`parley:${installation}:*`);
-  if (keys.length > 0) await redis.del(...keys);
-  await redis.quit();
-  await Promise.all(connections.map((c) => c.quit()));
-});
 
 describe.skipIf(!withRedis)("presence in Redis", () => {
   test("online while any instance claims them: only the first join and the last leave are changes", async () => {

@@ -3,21 +3,17 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import Redis from "ioredis";
 import { CHARGE_DELAY_MS, memoryRateLimiter, redisRateLimiter, type Limit, type RateLimiter } from "../src/auth/rate-limit.ts";
-import { redisNames } from "../src/realtime/topics.ts";
 import { withRedis } from "./helpers/server.ts";
+import { redisTestInstallation } from "./helpers/redis.ts";
 
 /** 30 at once, then one a minute: nothing refills while a test runs. */
 const limit: Limit = { name: "test-burst", burst: 30, rate: 1, perMs: 60_000 };
-const installation = `ratetest${Date.now().toString(36)}`;
-const names = redisNames(installation);
-const connections: Redis[] = [];
+const { names, connect } = redisTestInstallation("ratetest");
 const monitors: Redis[] = [];
 
 /** An instance's limiter, on a connection of its own. */
 function instance(chargeDelayMs?: number): RateLimiter {
-  const redis = new Redis(process.env.REDIS_URL!, { enableAutoPipelining: true });
-  connections.push(redis);
-  return redisRateLimiter(redis, names, chargeDelayMs);
+  return redisRateLimiter(connect(), names, chargeDelayMs);
 }
 
 /** Counts, as Redis sees them, the scripts that touch the buckets of keys starting so. */
@@ -40,13 +36,7 @@ async function watchBucket(keyPrefix: string): Promise<{ calls: () => Promise<nu
 const takeMany = async (limiter: RateLimiter, key: string, n: number, which = limit) =>
   Promise.all(Array.from({ length: n }, () => limiter.take(which, key)));
 
-afterAll(async () => {
-  if (!withRedis) return;
-  const redis = new Redis(process.env.REDIS_URL!);
-  const keys = await redis.keys(`parley:${installation}:*`);
-  if (keys.length > 0) await redis.del(...keys);
-  await redis.quit();
-  await Promise.all(connections.map((c) => c.quit()));
+afterAll(() => {
   for (const m of monitors) m.disconnect();
 });
 
