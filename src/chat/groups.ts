@@ -129,6 +129,11 @@ export async function addMember(core: Core, actor: UserRef, threadId: number, us
   if (!member) throw new AppError("unknown_user", "Say whom to add.", { field: "username" });
   const blocked = await bq.between(core.db, actor.id, member.id);
   if (blocked.some((b) => b.blockerId === member.id)) throw new AppError("undeliverable", `${member.username} could not be added.`, { field: "username" });
+  // Adding someone writes a line to every member and puts a conversation before the one
+  // added (a request, from a stranger): it counts as both, or adding and removing in a loop
+  // would be a way round both limits.
+  await core.limits.check(LIMITS.messagesPerPerson, actor.id);
+  await core.limits.check(LIMITS.conversationsPerPerson, actor.id);
   return change(core, actor, threadId, async (tx, thread) => {
     if ((await q.memberIds(tx, threadId)).length >= MAX_GROUP_MEMBERS) {
       throw new AppError("invalid_participants", `A group has at most ${MAX_GROUP_MEMBERS} members.`, { field: "username" });
@@ -144,8 +149,10 @@ export async function addMember(core: Core, actor: UserRef, threadId: number, us
 export async function removeMember(core: Core, actor: UserRef, threadId: number, username: string): Promise<WriteResult> {
   const [member] = await resolve(core, [username]).catch(() => [] as UserRef[]);
   if (!member) throw notFound();
+  const leaving = member.id === actor.id;
+  // Removing someone is a line to every member, like a message; leaving is never refused.
+  if (!leaving) await core.limits.check(LIMITS.messagesPerPerson, actor.id);
   const result = await change(core, actor, threadId, async (tx, thread) => {
-    const leaving = member.id === actor.id;
     if (!leaving && thread.createdBy !== actor.id) throw new AppError("not_allowed", "Only the group's creator can remove members.");
     if ((await q.removeMember(tx, threadId, member.id)).length === 0) throw notFound();
     if (leaving) await q.handOver(tx, threadId, actor.id);
@@ -157,6 +164,8 @@ export async function removeMember(core: Core, actor: UserRef, threadId: number,
 
 export async function renameGroup(core: Core, actor: UserRef, threadId: number, title: unknown): Promise<WriteResult> {
   const clean = checkTitle(title, true)!;
+  // A rename is a line to every member, like a message.
+  await core.limits.check(LIMITS.messagesPerPerson, actor.id);
   return change(core, actor, threadId, async (tx, thread) => {
     if (thread.createdBy !== actor.id) throw new AppError("not_allowed", "Only the group's creator can rename it.");
     await q.rename(tx, threadId, clean);

@@ -12,6 +12,11 @@ import { topics, type Topic } from "../realtime/topics.ts";
 
 /** People whose lists are kept; past it, the least recently used are dropped. */
 const MAX_PEOPLE = 2000;
+/**
+ * Pages kept per person (each page, language and time zone is one): a person reads the first
+ * page or two, and anyone walking ?offset= through every number must not grow the cache.
+ */
+const MAX_PAGES_PER_PERSON = 8;
 const TTL_MS = 30_000;
 
 interface Entry<T> {
@@ -69,7 +74,17 @@ export class ListCache<T> {
       return;
     }
     if ((this.changed.get(userId) ?? 0) >= started) return;
-    person.entries.set(key, { value, at: Date.now() });
+    const now = Date.now();
+    for (const [k, entry] of person.entries) if (now - entry.at > TTL_MS) person.entries.delete(k);
+    person.entries.delete(key);
+    person.entries.set(key, { value, at: now });
+    // Oldest first: past the limit, the page kept longest ago goes.
+    if (person.entries.size > MAX_PAGES_PER_PERSON) person.entries.delete(person.entries.keys().next().value!);
+  }
+
+  /** Pages kept for one person (for tests and diagnostics). */
+  size(userId: number): number {
+    return this.people.get(userId)?.entries.size ?? 0;
   }
 
   /** When each person's feed last changed, for values computed across a change. */

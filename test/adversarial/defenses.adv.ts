@@ -409,6 +409,57 @@ describe("rate limits", () => {
     }
   });
 
+  test("changing a group counts: renames and removals as messages, adds as new conversations too; leaving is never refused", async () => {
+    const fresh = await startServer({ env: { RATE_LIMIT_SCALE: "1" } });
+    try {
+      const alice = await signup(fresh, "alice", fromAddress());
+      const people: Person[] = [];
+      for (let i = 0; i < 21; i++) people.push(await signup(fresh, "p", fromAddress()));
+      const created = await api(fresh, alice, "POST", "/api/v1/threads", { participants: [people[0]!.username], title: "club" });
+      expect(created.status).toBe(201);
+      const group = created.body.thread.id as number;
+      // The group took one of alice's 20 new conversations; each add takes another.
+      const adds: number[] = [];
+      for (const p of people.slice(1, 21)) {
+        count("inputs");
+        adds.push((await api(fresh, alice, "POST", `/api/v1/threads/${group}/members`, { username: p.username })).status);
+      }
+      expect(adds.slice(0, 19).every((c) => c === 201)).toBe(true);
+      expect(adds[19]).toBe(429);
+      count("refused");
+      // Renames in a burst: the rest of the 30-message burst goes, then 429s, and only the
+      // accepted ones left a line in the group.
+      const renames = await Promise.all(Array.from({ length: 30 }, (_, i) => api(fresh, alice, "PATCH", `/api/v1/threads/${group}`, { title: `club ${i}` })));
+      count("inputs", 30);
+      const refused = renames.filter((r) => r.status === 429);
+      expect(refused.length).toBeGreaterThan(0);
+      expect(refused.every((r) => r.body.error.code === "rate_limited" && Number(r.headers.get("retry-after")) > 0)).toBe(true);
+      count("refused", refused.length);
+      const accepted = renames.filter((r) => r.status === 200).length;
+      expect(accepted + refused.length).toBe(30);
+      // Removals in a burst right after: refused too.
+      const removals = (
+        await Promise.all(people.slice(1, 20).map((p) => api(fresh, alice, "DELETE", `/api/v1/threads/${group}/members/${p.username}`)))
+      ).map((res) => ({ status: res.status, code: res.body?.error?.code as string | undefined }));
+      count("inputs", removals.length);
+      const refusedRemovals = removals.filter((r) => r.status === 429);
+      expect(refusedRemovals.length).toBeGreaterThan(0);
+      expect(refusedRemovals.every((r) => r.code === "rate_limited")).toBe(true);
+      expect(removals.every((r) => r.status === 200 || r.status === 429)).toBe(true);
+      count("refused", refusedRemovals.length);
+      const history = await api(fresh, people[0]!, "GET", `/api/v1/threads/${group}/messages?limit=100`);
+      const lines = (type: string) => history.body.messages.filter((m: { event?: { type: string } }) => m.event?.type === type).length;
+      expect(lines("renamed")).toBe(accepted);
+      expect(lines("member_removed")).toBe(removals.length - refusedRemovals.length);
+      // With the limit spent, alice can still leave.
+      count("inputs");
+      expect((await api(fresh, alice, "DELETE", `/api/v1/threads/${group}/members/${alice.username}`)).status).toBe(200);
+      expect((await api(fresh, alice, "GET", `/api/v1/threads/${group}`)).status).toBe(404);
+    } finally {
+      await fresh.stop();
+    }
+  });
+
   test("a flood from one person is refused without holding up anyone else's messages", async () => {
     const fresh = await startServer({ env: { RATE_LIMIT_SCALE: "1" } });
     try {
