@@ -12,6 +12,7 @@ import { serveAsset } from "./web/assets.ts";
 import { health } from "./web/health.ts";
 import { socketRoute } from "./realtime/upgrade.ts";
 import { errorPage } from "./web/error-page.tsx";
+import { renewSessionCookie } from "./web/auth.ts";
 
 /** Request bodies past this are refused with 413: 10,000 emoji, form-encoded, fit well inside. */
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -68,7 +69,7 @@ export function createApp(core: Core, options: AppOptions = {}) {
       const json = contentType.startsWith("application/json");
       if (!request.body || !(json || contentType.startsWith("application/x-www-form-urlencoded"))) return;
       const text = await readLimited(request.body, MAX_BODY_BYTES);
-      if (!json) return Object.fromEntries(new URLSearchParams(text));
+      if (!json) return decodeForm(text);
       try {
         return JSON.parse(text);
       } catch {
@@ -97,6 +98,8 @@ export function createApp(core: Core, options: AppOptions = {}) {
       if (err.code === "unauthenticated") return new Response(null, { status: 303, headers: { ...headers, location: "/login" } });
       return new Response(errorPage(request, err), { status: err.status, headers: { ...headers, "content-type": "text/html; charset=utf-8" } });
     })
+    // A session slid on this request: the browser's cookie is given the new lifetime too.
+    .onAfterHandle({ as: "global" }, (context) => renewSessionCookie(context as unknown as Parameters<typeof renewSessionCookie>[0]))
     .get("/healthz", async ({ set }) => {
       const report = await health(core);
       set.status = report.status === "ok" ? 200 : 503;
@@ -128,6 +131,26 @@ async function readLimited(body: ReadableStream<Uint8Array>, limit: number): Pro
   } catch {
     throw new AppError("bad_request", "The request body is not valid UTF-8.");
   }
+}
+
+/**
+ * A form body (application/x-www-form-urlencoded), as URLSearchParams reads it (the last of a
+ * repeated field wins) but strict: URLSearchParams turns a percent-encoded byte that is not
+ * UTF-8 (%FF) into U+FFFD, and a stray % into itself; either is refused here instead.
+ */
+export function decodeForm(text: string): Record<string, string> {
+  const fields: [string, string][] = [];
+  for (const pair of text.split("&")) {
+    if (pair === "") continue;
+    const eq = pair.indexOf("=");
+    const [name, value] = eq < 0 ? [pair, ""] : [pair.slice(0, eq), pair.slice(eq + 1)];
+    try {
+      fields.push([decodeURIComponent(name.replaceAll("+", " ")), decodeURIComponent(value.replaceAll("+", " "))]);
+    } catch {
+      throw new AppError("bad_request", "The form is not valid: a field is not percent-encoded UTF-8.");
+    }
+  }
+  return Object.fromEntries(fields);
 }
 
 function validationMessage(error: unknown): string {

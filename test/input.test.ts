@@ -2,7 +2,8 @@
 // usable, and the stored conversation is exactly what it was before.
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { startServer, type TestServer } from "./helpers/server.ts";
-import { api, signup, SocketClient, startThread, type Person } from "./helpers/client.ts";
+import { api, signup, SocketClient, startThread, uniqueName, type Person } from "./helpers/client.ts";
+import { limitKey } from "../src/web/address.ts";
 
 let server: TestServer;
 let alice: Person, bob: Person;
@@ -223,5 +224,129 @@ describe("the socket", () => {
   test("a socket without a valid session is closed with 4401, which says: log in, do not retry", async () => {
     const socket = await SocketClient.open(server, { ...alice, token: "bad.token" });
     expect((await socket.closed).code).toBe(4401);
+  });
+});
+
+// ---- Review fixes: hostile input that used to reach a 500, slip past a limit or be stored mangled.
+
+/** A page form posted as the signed-in person's browser would: their cookie, our Origin, the page's token. */
+async function postForm(who: Person, path: string, body: string): Promise<Response> {
+  const cookie = `parley_session=${who.token}`;
+  const page = await (await fetch(`${server.url}/messages`, { headers: { cookie } })).text();
+  const csrf = /name="_csrf" value="([^"]+)"/.exec(page)![1]!;
+  return fetch(server.url + path, {
+    method: "POST",
+    redirect: "manual",
+    headers: { cookie, origin: server.origin, "content-type": "application/x-www-form-urlencoded" },
+    body: `_csrf=${encodeURIComponent(csrf)}&${body}`,
+  });
+}
+
+describe("forms", () => {
+  test("a CSRF token of the right length in characters but not in bytes is a 403, not a 500", async () => {
+    const res = await fetch(`${server.url}/login`, {
+      method: "POST",
+      redirect: "manual",
+      headers: { origin: server.origin, cookie: "parley_csrf=AAAAAAAAAAAAAAAA", "content-type": "application/x-www-form-urlencoded" },
+      body: "_csrf=%C3%80AAAAAAAAAAAAAAA&username=x&password=y",
+    });
+    expect(res.status).toBe(403);
+    expect(await res.text()).not.toContain("    at ");
+    // The same cookie with its own token still gets past the check (to the login's own answer).
+    const ok = await fetch(`${server.url}/login`, {
+      method: "POST",
+      redirect: "manual",
+      headers: { origin: server.origin, cookie: "parley_csrf=AAAAAAAAAAAAAAAA", "content-type": "application/x-www-form-urlencoded" },
+      body: "_csrf=AAAAAAAAAAAAAAAA&username=x&password=y",
+    });
+    expect(ok.status).toBe(401);
+  });
+
+  test("a form field that is not percent-encoded UTF-8 is refused with 400 and nothing is stored", async () => {
+    const before = await stored();
+    for (const text of ["%FF%FE", "ok%C3", "%ED%A0%80", "50%"]) {
+      const res = await postForm(alice, `/chat/${threadId}/messages`, `text=${text}&clientId=${crypto.randomUUID()}`);
+      expect({ text, status: res.status }).toEqual({ text, status: 400 });
+    }
+    expect(await stored()).toEqual(before);
+    // Well-formed fields still arrive as typed: + is a space, %2B a plus, UTF-8 whole.
+    const res = await postForm(alice, `/chat/${threadId}/messages`, `text=a+b%2Bc%20%D1%89%F0%9F%98%80%25&clientId=${crypto.randomUUID()}`);
+    expect(res.status).toBe(303);
+    expect((await stored()).map((m) => (m as { text: string }).text)).toEqual([...before.map((m) => (m as { text: string }).text), "a b+c щ😀%"]);
+  });
+
+  test("a new group naming more people than a group holds is refused before any name is looked up", async () => {
+    const names = Array.from({ length: 501 }, (_, i) => `nobody_${i}`).join(" ");
+    const res = await postForm(alice, "/groups", `title=big&members=${names.replaceAll(" ", "+")}&text=&clientId=${crypto.randomUUID()}`);
+    expect(res.status).toBe(422);
+    const html = await res.text();
+    expect(html).toContain("at most 500 members");
+    expect(html).not.toContain("There is nobody called"); // refused before any name was looked up
+    expect((await api(server, alice, "GET", "/api/v1/threads")).body.threads).toHaveLength(1);
+    // 500 names is within the cap: it gets as far as looking them up.
+    const fewer = Array.from({ length: 500 }, (_, i) => `nobody_${i}`).join("+");
+    const looked = await postForm(alice, "/groups", `title=big&members=${fewer}&text=&clientId=${crypto.randomUUID()}`);
+    expect(looked.status).toBe(404);
+    expect(await looked.text()).toContain("There is nobody called");
+  });
+});
+
+describe("feed cursors", () => {
+  const outOfRange = ["-271821-04-20T00:00:00Z", "+275760-09-13T00:00:00Z", "-100000-01-01T00:00:00Z", "+100000-01-01T00:00:00Z"];
+
+  test("a cursor Date.parse takes but no time here can hold is bad_request on the socket, and the socket stays usable", async () => {
+    const socket = await SocketClient.open(server, alice);
+    for (const after of outOfRange) {
+      socket.send({ type: "subscribe", feed: "me", after });
+      const reply = await socket.next((f) => f.type === "error" || f.type === "subscribed");
+      expect({ after, type: reply.type, code: reply.code }).toEqual({ after, type: "error", code: "bad_request" });
+    }
+    socket.send({ type: "subscribe", feed: "me", after: "2020-01-01T00:00:00Z" });
+    expect(await socket.next((f) => f.type === "error" || f.type === "subscribed")).toMatchObject({ type: "subscribed", feed: "me" });
+    socket.close();
+  });
+
+  test("the same cursors are a 400 bad_request on the event stream, by query or Last-Event-ID", async () => {
+    for (const after of outOfRange) {
+      const res = await api(server, alice, "GET", `/api/v1/events?after=${encodeURIComponent(after)}`);
+      expect({ after, status: res.status, code: res.body?.error?.code }).toEqual({ after, status: 400, code: "bad_request" });
+      const byHeader = await api(server, alice, "GET", "/api/v1/events", undefined, { "last-event-id": after });
+      expect({ after, status: byHeader.status, code: byHeader.body?.error?.code }).toEqual({ after, status: 400, code: "bad_request" });
+    }
+  });
+});
+
+describe("per-address limits and IPv6", () => {
+  test("IPv6 addresses count by their /64; IPv4, and IPv4 written as IPv6, by the address", () => {
+    expect(limitKey("203.0.113.7")).toBe("203.0.113.7");
+    expect(limitKey("::ffff:203.0.113.7")).toBe("203.0.113.7");
+    expect(limitKey("::FFFF:cb00:7107")).toBe("203.0.113.7");
+    const net = "2001:db8:0:1::/64";
+    for (const a of ["2001:db8:0:1::1", "2001:db8:0:1:ffff:ffff:ffff:ffff", "2001:DB8:0:1:0:0:0:2", "2001:0db8:0000:0001::abcd", "[2001:db8:0:1::9]", "2001:db8:0:1::1%eth0", "2001:db8:0:1::192.0.2.1"]) {
+      expect({ a, key: limitKey(a) }).toEqual({ a, key: net });
+    }
+    expect(limitKey("2001:db8:0:2::1")).not.toBe(net);
+    expect(limitKey("2001:db8::1")).toBe("2001:db8:0:0::/64");
+    expect(limitKey("not an address")).toBe("not an address");
+  });
+
+  test("sign-ups from many addresses of one IPv6 /64 share one limit; another /64 has its own", async () => {
+    const strict = await startServer({ env: { RATE_LIMIT_SCALE: "1" } });
+    try {
+      // A /64 of this run's own, so a limit kept in Redis from an earlier run is not in the way.
+      const hex = () => crypto.getRandomValues(new Uint16Array(1))[0]!.toString(16);
+      const net = `2001:db8:${hex()}:${hex()}`;
+      const from = (host: number) => ({ "x-forwarded-for": `${net}:${host.toString(16)}::1` });
+      const signUp = (headers: Record<string, string>) =>
+        api(strict, null, "POST", "/api/v1/signup", { username: uniqueName("v6"), password: "password-for-tests" }, headers);
+      for (let host = 1; host <= 5; host++) expect((await signUp(from(host))).status).toBe(201);
+      const sixth = await signUp(from(6));
+      expect(sixth.status).toBe(429);
+      expect(sixth.body.error.code).toBe("rate_limited");
+      expect(sixth.headers.get("retry-after")).toBeTruthy();
+      expect((await signUp({ "x-forwarded-for": `2001:db8:${hex()}:${hex()}::1` })).status).toBe(201);
+    } finally {
+      await strict.stop();
+    }
   });
 });

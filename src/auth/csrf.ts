@@ -17,6 +17,10 @@ export function newPreSessionToken(): string {
 }
 
 export function sameToken(given: unknown, expected: string | null | undefined): boolean {
-  if (typeof given !== "string" || !expected || given.length !== expected.length) return false;
-  return timingSafeEqual(Buffer.from(given), Buffer.from(expected));
+  if (typeof given !== "string" || !expected) return false;
+  // Compared as bytes: the same number of characters can be a different number of bytes
+  // ("À" is two), and timingSafeEqual throws on buffers of different lengths.
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
 }

@@ -32,6 +32,11 @@ export interface Session {
   expiresAt: number;
   /** The token's secret part: binds CSRF tokens to this session without storing them. */
   secret: string;
+  /**
+   * True when this very validation slid the expiry: a browser's cookie was given the old
+   * lifetime, so the request that slid it sends the cookie again (web/auth.ts).
+   */
+  renewed?: boolean;
 }
 
 interface StoredSession {
@@ -103,6 +108,7 @@ export class Sessions {
       expiresAt = now + SESSION_TTL_MS;
       stored.expiresAt = expiresAt;
       await this.store.extend(id, expiresAt);
+      return { id, user: stored.user, expiresAt, secret, renewed: true };
     }
     return { id, user: stored.user, expiresAt, secret };
   }

@@ -20,11 +20,21 @@ export function feedCursor(at: Date = new Date()): string {
   return at.toISOString();
 }
 
+/**
+ * The times a cursor may name: years 0000 to 9999. Date.parse takes years far past either end
+ * (±271821), where looking back OVERLAP_MS leaves what a Date can hold, and PostgreSQL's
+ * timestamps stop at 4713 BC; no cursor this server gave is anywhere near them.
+ */
+const CURSOR_MIN_MS = Date.parse("0000-01-01T00:00:00Z");
+const CURSOR_MAX_MS = Date.parse("9999-12-31T23:59:59.999Z");
+
 /** A cursor from a client: an ISO time this server handed out. */
 export function parseCursor(raw: unknown): number | null {
   if (raw === undefined || raw === null || raw === "") return null;
   const ms = typeof raw === "string" && raw.length <= 40 ? Date.parse(raw) : NaN;
-  if (!Number.isFinite(ms)) throw new AppError("bad_request", "after must be a cursor this server gave (an ISO 8601 time).");
+  if (!Number.isFinite(ms) || ms < CURSOR_MIN_MS || ms > CURSOR_MAX_MS) {
+    throw new AppError("bad_request", "after must be a cursor this server gave (an ISO 8601 time).");
+  }
   return ms;
 }
 

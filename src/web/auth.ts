@@ -50,6 +50,34 @@ export function expiredSessionCookie(request: Request) {
   return { ...sessionCookie(request, ""), maxAge: 0, expires: new Date(0) };
 }
 
+/**
+ * What a request's context says about its session, as the page and API plugins resolve it:
+ * `session` (pages, always from the cookie) or `auth` (the API, from the cookie or a bearer).
+ */
+interface ResolvedContext {
+  request: Request;
+  set: { cookie?: Record<string, unknown> };
+  cookie: Record<string, CookieSlot>;
+  session?: unknown;
+  auth?: unknown;
+}
+
+/**
+ * The server slides a session's expiry as it is used (30 days past its last use), but a
+ * browser drops the cookie when the Max-Age it was given runs out: so the request whose cookie
+ * session was just slid (Session.renewed) sends the cookie again, with a fresh Max-Age. Not
+ * when the handler set the cookie itself (logging in or out): that one stands.
+ */
+export function renewSessionCookie(context: ResolvedContext): void {
+  const auth = context.auth as Partial<Auth> | undefined;
+  const session = (context.session ?? (auth?.via === "cookie" ? auth.session : null)) as Session | null | undefined;
+  if (!session?.renewed || context.set.cookie?.[SESSION_COOKIE] !== undefined) return;
+  const slot = context.cookie[SESSION_COOKIE] as (CookieSlot & { value?: unknown }) | undefined;
+  const token = slot?.value;
+  if (typeof token !== "string" || !token.startsWith(`${session.id}.`)) return;
+  slot!.set(sessionCookie(context.request, token));
+}
+
 /** The part of Elysia's cookie jar entry that starting a session needs. */
 export interface CookieSlot {
   set(options: ReturnType<typeof sessionCookie>): void;

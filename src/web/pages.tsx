@@ -6,7 +6,7 @@ import { Elysia } from "elysia";
 import type { Core } from "../core.ts";
 import { logIn, signUp } from "../chat/accounts.ts";
 import { startConversation } from "../chat/send.ts";
-import { createGroup } from "../chat/groups.ts";
+import { createGroup, MAX_GROUP_MEMBERS } from "../chat/groups.ts";
 import { getThread, listThreads } from "../chat/threads.ts";
 import { feedCursor } from "../chat/feed.ts";
 import { AppError } from "../errors.ts";
@@ -146,6 +146,10 @@ export function pageRoutes(core: Core) {
       const htmx = request.headers.get("hx-request") === "true";
       try {
         const members = form.members!.split(/[\s,;]+/).filter((n) => n !== "");
+        // Refused before any name is looked up: the API holds participants to the same number.
+        if (members.length > MAX_GROUP_MEMBERS) {
+          throw new AppError("invalid_participants", `A group has at most ${MAX_GROUP_MEMBERS} members: name at most ${MAX_GROUP_MEMBERS}.`, { field: "members" });
+        }
         const text = form.text!.trim() === "" ? undefined : form.text;
         const title = form.title!.trim() === "" ? undefined : form.title;
         const { thread } = await createGroup(core, me, { title, members, text, clientId: form.clientId });
