@@ -44,7 +44,13 @@ export async function start(config: Config, options: AppOptions = {}): Promise<R
         // close sockets and streams, which a graceful stop would otherwise wait for forever.
         const graceful = server.stop(false);
         core.live.closeAll(CLOSE.restarting, "server restarting: reconnect and resume");
-        const timedOut = await Promise.race([graceful.then(() => false), Bun.sleep(STOP_GRACE_MS).then(() => true)]);
+        // A timer cleared once the stop is done: a process that stops its server and goes on
+        // (or means to exit) is not held up to STOP_GRACE_MS by it.
+        let grace: ReturnType<typeof setTimeout> | undefined;
+        const timedOut = await Promise.race([
+          graceful.then(() => false),
+          new Promise<boolean>((resolve) => (grace = setTimeout(() => resolve(true), STOP_GRACE_MS))),
+        ]).finally(() => clearTimeout(grace));
         if (timedOut) await server.stop(true);
         await core.close();
       })()),

@@ -111,6 +111,33 @@ describe.skipIf(!withRedis)("the bus through Redis", () => {
     expect(b.heard.map(([topic, e]) => [topic, e.type])).toEqual([["thread:3", "typing"]]);
   });
 
+  test("a message heard twice from the same instance (published again after a failure) is delivered once; an older one not heard yet still is", async () => {
+    const b = instance("repeat-b");
+    await until(() => b.bus.healthy());
+    await b.bus.subscribe(topics.user(12));
+    await b.bus.subscribe(topics.control);
+    const raw = new Redis(process.env.REDIS_URL!);
+    const feed = (n: number) => JSON.stringify({ type: "feed", cursor: `c${n}`, change: { kind: "presence", userId: n, online: true, lastSeen: null } });
+    const revoke = JSON.stringify({ type: "revoke", userId: 12, sessionId: null });
+    await raw.publish(names.bus, `other-1\n5\nuser:12\t${feed(5)}\ncontrol\t${revoke}\n`);
+    await raw.publish(names.bus, `other-1\n6\nuser:12\t${feed(6)}\n`);
+    // 5 again (its first publish did reach Redis), and 4, which had not: published again in order.
+    await raw.publish(names.bus, `other-1\n4\nuser:12\t${feed(4)}\n`);
+    await raw.publish(names.bus, `other-1\n5\nuser:12\t${feed(5)}\ncontrol\t${revoke}\n`);
+    // Another instance's serials are its own.
+    await raw.publish(names.bus, `other-2\n5\nuser:12\t${feed(50)}\n`);
+    await raw.quit();
+    await until(() => b.heard.length >= 5);
+    await Bun.sleep(100);
+    expect(b.heard.map(([topic, e]) => `${topic}:${e.type === "feed" && e.change.kind === "presence" ? e.change.userId : e.type}`)).toEqual([
+      "user:12:5",
+      "control:revoke",
+      "user:12:6",
+      "user:12:4",
+      "user:12:50",
+    ]);
+  });
+
   test("an instance alone on the channel publishes nothing, and a newcomer hears everything published once it listens", async () => {
     // A channel of its own: the buses of the tests above are still on theirs.
     const channel = redisNames(`busalone${Date.now().toString(36)}`);

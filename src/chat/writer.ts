@@ -180,7 +180,12 @@ export class MessageWriter {
     return () => {
       // Retried sends are published again too: if the first publisher died before publishing,
       // this is how the message gets out; where it did get out, sequencers drop the repeat.
-      this.onCommit(outcomes.flatMap((outcome) => ("ok" in outcome ? [outcome.ok] : [])));
+      try {
+        this.onCommit(outcomes.flatMap((outcome) => ("ok" in outcome ? [outcome.ok] : [])));
+      } catch (err) {
+        // Stored is stored: the senders hear so whatever a listener did, and drain() still ends.
+        this.log(err);
+      }
       outcomes.forEach((outcome, i) => {
         if ("ok" in outcome) batch[i]!.resolve(outcome.ok);
         else batch[i]!.reject(outcome.error);

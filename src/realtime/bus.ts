@@ -1,11 +1,13 @@
 // The bus carries events between instances. Both implementations deliver an event to this
 // instance at once; the Redis one also publishes it for the others and hands theirs in.
-// Delivery through the bus is at most once: what it drops, clients recover by cursor.
+// Delivery through the bus is at most once per receiver: what could not be published is
+// published again once the publisher is back (receivers drop a repeat), and what is still
+// lost (an instance gone, too much waiting), clients recover by cursor.
 import Redis from "ioredis";
 import type { RedisNames, Topic } from "./topics.ts";
 import type { BusEvent } from "./events.ts";
 import type { Logger } from "../log.ts";
-import { Company } from "./company.ts";
+import { Company, type Sent } from "./company.ts";
 
 export type BusHandler = (topic: Topic, event: BusEvent) => void;
 
@@ -58,6 +60,15 @@ export function memoryBus(handler: BusHandler): Bus {
  * If some did not answer within HANDSHAKE_MS (or the hello could not be said), it listens
  * anyway and reads what it may have missed from the database once every instance has had
  * its heartbeat to notice it (RESYNC_AFTER_MS).
+ *
+ * A message that could not be published (the publishing connection was down: ioredis
+ * reconnects each connection on its own schedule, so the publisher can come back seconds
+ * after the others' subscribers did and re-read their threads) is kept, in order, up to
+ * MAX_UNSENT_EVENTS events (the oldest go first), and published again, under its first serial,
+ * once the publisher is back. A publish can reach Redis and still fail here (the link died
+ * before the reply), and ioredis resends some unanswered commands itself, so a message may
+ * arrive twice: a receiver remembers the last SEEN_WINDOW serials of each instance and drops
+ * a repeat, whatever its events (feed and control ones have no seq to catch it later).
  */
 const SEPARATOR = "\n";
 const TAB = "\t";
@@ -68,6 +79,40 @@ const HANDSHAKE_MS = 1000;
 const HEARTBEAT_MS = 1000;
 const RESYNC_AFTER_MS = 2 * HEARTBEAT_MS + HANDSHAKE_MS;
 const SERIAL = /^\d+$/;
+/** Events of failed publishes kept to publish again; past this, the oldest are dropped. */
+const MAX_UNSENT_EVENTS = 20_000;
+/** A publish failed on a connection that still says it is ready: try again this much later. */
+const RETRY_MS = 250;
+/** Serials remembered per other instance to drop a repeat (a bit each); more than can be kept unsent. */
+const SEEN_WINDOW = 65_536;
+/** An instance not heard from for this long is forgotten (its serials with it). */
+const FORGET_AFTER_MS = 10 * 60_000;
+
+/** The serials of one other instance's messages heard lately. */
+class Seen {
+  private top = 0;
+  private readonly bits = new Uint8Array(SEEN_WINDOW / 8);
+  heardAt = Date.now();
+
+  /** Records a serial; says whether it was heard before. */
+  repeat(serial: number): boolean {
+    this.heardAt = Date.now();
+    if (serial > this.top) {
+      // The window moves on: the slots it moves over belong to the new serials.
+      for (let s = Math.max(this.top + 1, serial - SEEN_WINDOW + 1); s < serial; s++) this.bits[(s % SEEN_WINDOW) >> 3]! &= ~(1 << (s & 7));
+      this.top = serial;
+      this.bits[(serial % SEEN_WINDOW) >> 3]! |= 1 << (serial & 7);
+      return false;
+    }
+    // Too old to tell (an instance that restarted under the same id): deliver it.
+    if (serial <= this.top - SEEN_WINDOW) return false;
+    const at = (serial % SEEN_WINDOW) >> 3;
+    const bit = 1 << (serial & 7);
+    if (this.bits[at]! & bit) return true;
+    this.bits[at]! |= bit;
+    return false;
+  }
+}
 
 /** The promise's outcome, or undefined after ms; the timer does not outlive it. */
 async function within<T>(ms: number, promise: Promise<T>): Promise<T | undefined> {
@@ -97,6 +142,8 @@ export function redisBus(url: string, names: RedisNames, instanceId: string, han
   let listening: Promise<unknown> = new Promise<void>((resolve) => (joined = resolve));
   let resync: () => void = () => {};
   let connectedBefore = false;
+  /** Set when a topic was subscribed while the subscriber was not connected: what it missed is read once it is. */
+  let subscribedUnheard = false;
 
   const company = new Company();
   /** The hellos of this instance waiting for answers: each is passed the answering instance. */
@@ -159,9 +206,13 @@ export function redisBus(url: string, names: RedisNames, instanceId: string, han
       .then(() => later(() => resync(), RESYNC_AFTER_MS));
   });
   sub.on("close", () => company.lost());
+  /** By other instance: the serials of its messages heard lately, to drop a repeat. */
+  const seen = new Map<string, Seen>();
   const heartbeat = setInterval(() => {
     const sent = company.heartbeat();
     if (sent) pub.publish(names.bus, `${prefix}${sent.serial}`).then((listeners) => company.answered(sent, listeners), () => {});
+    const forget = Date.now() - FORGET_AFTER_MS;
+    for (const [from, serials] of seen) if (serials.heardAt < forget) seen.delete(from);
   }, HEARTBEAT_MS);
   heartbeat.unref();
 
@@ -169,9 +220,11 @@ export function redisBus(url: string, names: RedisNames, instanceId: string, han
     listening = join().catch((err: Error) => log.warn(`redis subscribe: ${err.message}`));
     await listening;
     joined();
-    // Whatever was published while the link was down never reached this instance.
-    if (connectedBefore) {
-      log.info(`redis subscriber back: resyncing ${wanted.size} topics from the database`);
+    // Whatever was published while the link was down never reached this instance; nor did
+    // what was published on topics subscribed before the first connection.
+    if (connectedBefore || subscribedUnheard) {
+      log.info(`redis subscriber ${connectedBefore ? "back" : "connected"}: resyncing ${wanted.size} topics from the database`);
+      subscribedUnheard = false;
       resync();
     }
     connectedBefore = true;
@@ -189,11 +242,13 @@ export function redisBus(url: string, names: RedisNames, instanceId: string, han
   // As bytes first: this instance's own messages come back too, and are dropped on their
   // prefix before anything turns them into a string.
   const ownPrefix = Buffer.from(prefix);
+  /** The highest of this instance's serials heard back: a message published again is older. */
+  let lastEcho = 0;
   sub.on("messageBuffer", (_channel: Buffer, bytes: Buffer) => {
     if (bytes.length >= ownPrefix.length && ownPrefix.equals(bytes.subarray(0, ownPrefix.length))) {
       const end = bytes.indexOf(SEPARATOR, ownPrefix.length);
       const serial = bytes.subarray(ownPrefix.length, end < 0 ? bytes.length : end).toString();
-      if (SERIAL.test(serial)) company.echo(Number(serial));
+      if (SERIAL.test(serial) && Number(serial) > lastEcho) company.echo((lastEcho = Number(serial)));
       return;
     }
     const payload = bytes.toString();
@@ -211,6 +266,15 @@ export function redisBus(url: string, names: RedisNames, instanceId: string, han
     if (payload.startsWith(HERE, line)) {
       if (payload.slice(line + HERE.length) === prefix.slice(0, -1)) for (const answer of awaitingAnswers) answer(from);
       return;
+    }
+    // A message heard before (published again after a failure that was not one): dropped whole.
+    // (A heartbeat, a serial alone, has no event to deliver: the loop below skips it.)
+    const serialEnd = payload.indexOf(SEPARATOR, line);
+    const serial = serialEnd < 0 ? "" : payload.slice(line, serialEnd);
+    if (SERIAL.test(serial)) {
+      let serials = seen.get(from);
+      if (!serials) seen.set(from, (serials = new Seen()));
+      if (serials.repeat(Number(serial))) return;
     }
     while (line < payload.length) {
       const next = payload.indexOf(SEPARATOR, line);
@@ -234,18 +298,79 @@ export function redisBus(url: string, names: RedisNames, instanceId: string, han
 
   // Publishes wait for the end of the tick (a batch's messages and their feeds), then go to
   // Redis as one message; an event published to many topics (a group's feeds) travels once.
-  let outbox: { topics: Topic[]; event: BusEvent }[] = [];
+  type Batch = { topics: Topic[]; event: BusEvent }[];
+  interface Unsent {
+    sent: Sent;
+    batch: Batch;
+  }
+  let outbox: Batch = [];
+  /** Messages that could not be published, in serial order, to publish again once the publisher is back. */
+  let unsent: Unsent[] = [];
+  let unsentEvents = 0;
+  let retryArmed = false;
+  const encode = ({ sent, batch }: Unsent) => {
+    let payload = `${prefix}${sent.serial}${SEPARATOR}`;
+    for (const { topics, event } of batch) payload += `${topics.join(",")}${TAB}${JSON.stringify(event)}${SEPARATOR}`;
+    return payload;
+  };
+  const keep = (message: Unsent) => {
+    // Typing is news only now: said late, it would be wrong.
+    message.batch = message.batch.filter(({ event }) => event.type !== "typing");
+    if (message.batch.length === 0) return;
+    // Publishes that failed together may report it out of order: keep the serials' order.
+    let at = unsent.length;
+    while (at > 0 && unsent[at - 1]!.sent.serial > message.sent.serial) at--;
+    unsent.splice(at, 0, message);
+    unsentEvents += message.batch.length;
+    let dropped = 0;
+    while (unsentEvents > MAX_UNSENT_EVENTS && unsent.length > 1) {
+      const oldest = unsent.shift()!;
+      unsentEvents -= oldest.batch.length;
+      dropped += oldest.batch.length;
+    }
+    // Thread messages dropped here are read from the database once a later one arrives.
+    if (dropped > 0) log.warn(`redis publish: ${dropped} unsent events dropped (over ${MAX_UNSENT_EVENTS} waiting)`);
+  };
+  const transmit = (message: Unsent, first: boolean) => {
+    pub.publish(names.bus, encode(message)).then(
+      // Published again, it is no proof of being alone (its echo is older than others heard since).
+      (listeners) => (first || listeners !== 1) && company.answered(message.sent, listeners),
+      (err: Error) => {
+        log.warn(`redis publish (${message.batch.length} events): ${err.message}; kept to publish again`);
+        keep(message);
+        retrySoon();
+      },
+    );
+  };
+  /** Down, the publisher says "ready" when it is back; still up, it failed on its own: try again a little later. */
+  const retrySoon = () => {
+    if (pub.status !== "ready" || retryArmed) return;
+    retryArmed = true;
+    later(() => {
+      retryArmed = false;
+      flush();
+    }, RETRY_MS);
+  };
+  /** Publishes what was kept, in order; what is published after it goes on the same connection, behind it. */
+  const flush = () => {
+    if (pub.status !== "ready" || unsent.length === 0) return;
+    const messages = unsent;
+    unsent = [];
+    log.info(`redis publisher ready: publishing ${unsentEvents} kept events again`);
+    unsentEvents = 0;
+    for (const message of messages) transmit(message, false);
+  };
+  pub.on("ready", flush);
   const send = () => {
     const batch = outbox;
     outbox = [];
     if (company.alone) return;
-    const sent = company.next();
-    let payload = `${prefix}${sent.serial}${SEPARATOR}`;
-    for (const { topics, event } of batch) payload += `${topics.join(",")}${TAB}${JSON.stringify(event)}${SEPARATOR}`;
-    pub.publish(names.bus, payload).then(
-      (listeners) => company.answered(sent, listeners),
-      (err: Error) => log.warn(`redis publish (${batch.length} events): ${err.message}`),
-    );
+    const message = { sent: company.next(), batch };
+    // Behind those waiting, so that each instance's events keep their order.
+    if (unsent.length > 0 || pub.status !== "ready") {
+      keep(message);
+      retrySoon();
+    } else transmit(message, true);
   };
 
   return {
@@ -262,6 +387,7 @@ export function redisBus(url: string, names: RedisNames, instanceId: string, han
       wanted.add(topic);
       // Not connected (yet, or for now): once it is, the resync reads what was missed.
       if (sub.status === "ready") await listening;
+      else subscribedUnheard = true;
     },
     unsubscribe: async (topic) => {
       wanted.delete(topic);
@@ -273,7 +399,9 @@ export function redisBus(url: string, names: RedisNames, instanceId: string, han
     close: async () => {
       clearInterval(heartbeat);
       for (const timer of timers) clearTimeout(timer);
-      await Promise.allSettled([pub.quit(), sub.quit()]);
+      // QUIT is a command, refused while a connection is not ready (no offline queue): one
+      // still connecting would connect after all and keep the process alive. That one is cut.
+      await Promise.allSettled([pub, sub].map((conn) => (conn.status === "ready" ? conn.quit() : conn.disconnect())));
     },
   };
 }

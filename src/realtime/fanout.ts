@@ -15,7 +15,11 @@ import type { Logger } from "../log.ts";
 
 /** A message that skipped the queue has its predecessors committed; they are usually on the wire. */
 const GAP_WAIT_MS = 100;
-/** Past this many early events, stop waiting and read the gap from the database. */
+/**
+ * Past this many early events, stop waiting and read the gap from the database. No more are
+ * held: while the database cannot be read, later ones are only counted (in `highest`) and
+ * read with the rest once it can.
+ */
 const MAX_HELD = 1000;
 const FILL_PAGE = 500;
 
@@ -58,8 +62,16 @@ interface TopicState {
   /** Events that arrived before the position was known. */
   early: BusEvent[];
   held: Map<number, BusEvent>;
+  /** The highest seq heard of (held or not): everything up to it is committed. */
+  highest: number;
   gapTimer: ReturnType<typeof setTimeout> | null;
   filling: boolean;
+  /** Up to where the database must still be read (0: nowhere); MAX_SAFE_INTEGER: all that is committed. */
+  owed: number;
+  /** A read was asked for while one ran, whose query may predate what it must see: read again. */
+  again: boolean;
+  /** A read failed: the next waits for the retry timer, not for the next event. */
+  backoff: boolean;
 }
 
 /** Renderings by event: one event published to many topics (a group's feeds) renders once. */
@@ -105,8 +117,12 @@ export class Fanout {
       next: 0,
       early: [],
       held: new Map(),
+      highest: 0,
       gapTimer: null,
       filling: false,
+      owed: 0,
+      again: false,
+      backoff: false,
     };
     this.topics.set(topic, fresh);
     fresh.ready = this.start(topic, fresh).catch((err) => {
@@ -160,7 +176,9 @@ export class Fanout {
   /** After the bus lost events (a Redis outage): read what every thread topic missed. */
   resync(): void {
     for (const [topic, state] of this.topics) {
+      // A topic still reading its position reads the rest once it has it (start).
       if (state.next > 0) void this.fill(topic, state, Number.MAX_SAFE_INTEGER);
+      else if (threadIdOf(topic) !== null) state.owed = Number.MAX_SAFE_INTEGER;
     }
   }
 
@@ -176,14 +194,17 @@ export class Fanout {
     state.next = (await this.deps.lastSeq(threadId)) + 1;
     const early = state.early.splice(0);
     for (const event of early) this.order(topic, state, seqOf(event)!, event);
+    if (state.owed > 0) void this.fill(topic, state, state.owed);
   }
 
   private order(topic: Topic, state: TopicState, seq: number, event: BusEvent): void {
     if (seq < state.next) return; // seen already, or older than this subscription
     if (seq > state.next) {
-      state.held.set(seq, event);
-      if (state.held.size > MAX_HELD) void this.fill(topic, state, Math.max(...state.held.keys()));
-      else this.armGapTimer(topic, state);
+      if (seq > state.highest) state.highest = seq;
+      if (state.held.size < MAX_HELD) {
+        state.held.set(seq, event);
+        this.armGapTimer(topic, state);
+      } else if (!state.backoff) void this.fill(topic, state, state.highest);
       return;
     }
     this.dispatch(topic, state, event);
@@ -198,30 +219,48 @@ export class Fanout {
   /** Reads committed messages from the database up to `upTo` and delivers them in order. */
   private async fill(topic: Topic, state: TopicState, upTo: number): Promise<void> {
     const threadId = threadIdOf(topic);
-    if (threadId === null || state.filling) return;
+    if (threadId === null) return;
+    if (upTo > state.owed) state.owed = upTo;
+    if (state.filling) {
+      state.again = true;
+      return;
+    }
     state.filling = true;
     try {
-      while (this.topics.get(topic) === state && state.next <= upTo) {
-        const rows = await this.deps.messagesAfter(threadId, state.next - 1, FILL_PAGE);
-        for (const message of rows) this.order(topic, state, message.seq, { type: "message", message });
-        if (rows.length < FILL_PAGE) break;
-      }
+      do {
+        state.again = false;
+        const target = state.owed;
+        while (this.topics.get(topic) === state && state.next <= target) {
+          const rows = await this.deps.messagesAfter(threadId, state.next - 1, FILL_PAGE);
+          for (const message of rows) this.order(topic, state, message.seq, { type: "message", message });
+          if (rows.length < FILL_PAGE) break;
+        }
+        if (!state.again) state.owed = 0;
+      } while (state.again && this.topics.get(topic) === state);
     } catch (err) {
+      // What is owed stays owed: the retry reads it.
       this.deps.log.warn(`fanout: reading the gap in ${topic} failed: ${(err as Error).message}`);
       if (state.gapTimer) clearTimeout(state.gapTimer);
       state.gapTimer = null;
+      state.backoff = true;
       this.armGapTimer(topic, state, GAP_WAIT_MS * 10);
     } finally {
       state.filling = false;
       // A gap timer that fired during the fill found it busy; look again now.
-      if (state.held.size > 0 && !state.gapTimer && this.topics.get(topic) === state) this.armGapTimer(topic, state);
+      if (this.gapLeft(state) && !state.gapTimer && this.topics.get(topic) === state) this.armGapTimer(topic, state);
     }
+  }
+
+  /** Whether something heard of or asked for is still to be read. */
+  private gapLeft(state: TopicState): boolean {
+    return state.owed > 0 || state.highest >= state.next;
   }
 
   private armGapTimer(topic: Topic, state: TopicState, delay = GAP_WAIT_MS): void {
     state.gapTimer ??= setTimeout(() => {
       state.gapTimer = null;
-      if (state.held.size > 0) void this.fill(topic, state, Math.max(...state.held.keys()));
+      state.backoff = false;
+      if (this.gapLeft(state)) void this.fill(topic, state, state.highest);
     }, delay);
   }
 
