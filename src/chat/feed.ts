@@ -9,9 +9,10 @@
 // first, so a resume looks back OVERLAP_MS further. Seeing a thread's state twice is harmless.
 import type { Core } from "../core.ts";
 import { AppError } from "../errors.ts";
-import type { FeedChange, UserRef } from "../realtime/events.ts";
+import type { FeedChange, ThreadHead, UserRef } from "../realtime/events.ts";
+import { threads as tq } from "../db/queries.ts";
 import { topics } from "../realtime/topics.ts";
-import { threadsChangedSince, type Thread } from "./threads.ts";
+import { getThread, threadsChangedSince, type Thread } from "./threads.ts";
 
 /** Longer than any send transaction lives (idle_in_transaction_session_timeout is 60 s). */
 const OVERLAP_MS = 120_000;
@@ -43,10 +44,21 @@ function changedAt(thread: Thread): number {
   return Math.max(Date.parse(thread.lastMessageAt ?? "") || 0, Date.parse(thread.readAt ?? "") || 0, Date.parse(thread.joinedAt) || 0);
 }
 
-/** The state of every thread of this person that changed after the cursor, oldest change first. */
-export async function changedSince(core: Core, viewer: UserRef, since: number): Promise<Thread[]> {
-  const threads = await threadsChangedSince(core, viewer, new Date(since - OVERLAP_MS));
-  return threads.sort((a, b) => changedAt(a) - changedAt(b));
+/**
+ * What changed in this person's list after the cursor: the state of every conversation in it
+ * that changed (a message, a read, a join, or coming back to it: accepted, unblocked), oldest
+ * change first; and the conversations that left it without a message (left, removed,
+ * declined, blocked: see migration 7), to be sent as `removed`.
+ */
+export async function changedSince(core: Core, viewer: UserRef, since: number): Promise<{ threads: Thread[]; removed: ThreadHead[] }> {
+  const after = new Date(since - OVERLAP_MS);
+  const [threads, changes] = await Promise.all([threadsChangedSince(core, viewer, after), tq.listChanges(core.db, viewer.id, after.toISOString())]);
+  const seen = new Set(threads.map((t) => t.id));
+  const back = await Promise.all(
+    changes.filter((c) => c.listed && !seen.has(c.id)).map((c) => getThread(core, viewer, c.id).catch(() => null)), // gone again since: the next resume says so
+  );
+  const removed = changes.filter((c) => !c.listed).map(({ listed: _, ...head }) => head);
+  return { threads: [...threads, ...back.filter((t) => t !== null)].sort((a, b) => changedAt(a) - changedAt(b)), removed };
 }
 
 /**

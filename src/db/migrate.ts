@@ -9,6 +9,7 @@ import m0003 from "../../sql/migrations/0003_groups_blocks.sql" with { type: "te
 import m0004 from "../../sql/migrations/0004_hot_threads.sql" with { type: "text" };
 import m0005 from "../../sql/migrations/0005_lean_messages.sql" with { type: "text" };
 import m0006 from "../../sql/migrations/0006_send_function.sql" with { type: "text" };
+import m0007 from "../../sql/migrations/0007_list_changes.sql" with { type: "text" };
 
 export interface Migration {
   version: number;
@@ -23,6 +24,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 4, name: "hot_threads", sql: m0004 },
   { version: 5, name: "lean_messages", sql: m0005 },
   { version: 6, name: "send_function", sql: m0006 },
+  { version: 7, name: "list_changes", sql: m0007 },
 ];
 
 // Any constant works as long as every instance uses the same one ("parley" in ASCII).

@@ -43,6 +43,7 @@ import threadsRemoveMember from "../../sql/queries/threads/remove_member.sql" wi
 import threadsRename from "../../sql/queries/threads/rename.sql" with { type: "text" };
 import threadsDirectWith from "../../sql/queries/threads/direct_with.sql" with { type: "text" };
 import threadsLeave from "../../sql/queries/threads/leave.sql" with { type: "text" };
+import threadsListChanges from "../../sql/queries/threads/list_changes.sql" with { type: "text" };
 import threadsAddedBy from "../../sql/queries/threads/added_by.sql" with { type: "text" };
 import threadsRejoinSelf from "../../sql/queries/threads/rejoin_self.sql" with { type: "text" };
 import threadsReadState from "../../sql/queries/threads/read_state.sql" with { type: "text" };
@@ -189,6 +190,10 @@ export const threads = {
   receipts: query<[threadId: number, viewerId: number], { readSeq: number }>(threadsReceipts),
   directWith: query<[directKey: string, userId: number], { id: number; member: boolean }>(threadsDirectWith),
   leave: query<[threadId: number, userId: number], { userId: number }>(threadsLeave),
+  listChanges: query<
+    [userId: number, since: string],
+    { id: number; kind: "direct" | "group"; title: string | null; lastSeq: number; lastMessageAt: string | null; listed: boolean }
+  >(threadsListChanges),
   addedBy: query<[threadId: number, userId: number], { userId: number }>(threadsAddedBy),
   rejoinSelf: query<[threadId: number, userId: number], never>(threadsRejoinSelf),
   readState: query<

@@ -37,6 +37,12 @@ export interface CatchUp {
    * (it holds events that came out of order), the callback carries on until it has.
    */
   handOff(deliver: Listener, join: () => void): void;
+  /**
+   * A handOff still waiting to join: give up joining, and go on delivering every live event
+   * to `deliver` instead, as live(deliver, true) does. False if there is no such wait (joined
+   * already, or never handed off).
+   */
+  stayLive(): boolean;
   /** Stops listening and lets go of the topic. */
   release(): void;
 }
@@ -123,6 +129,12 @@ class Follow implements CatchUp {
     this.join = join;
   }
 
+  stayLive(): boolean {
+    if (!this.join || this.released) return false;
+    this.join = null;
+    return true;
+  }
+
   release(): void {
     if (this.released) return;
     this.released = true;
@@ -191,7 +203,9 @@ export function catchUpFeed(core: Core, user: UserRef, since: number | null, rep
   return follow(core, topics.user(user.id), async () => {
     if (since !== null) {
       const cursor = feedCursor();
-      for (const thread of await changedSince(core, user, since)) replay(cursor, { kind: "thread", thread: apiThread(thread) });
+      const { threads, removed } = await changedSince(core, user, since);
+      for (const thread of threads) replay(cursor, { kind: "thread", thread: apiThread(thread) });
+      for (const thread of removed) replay(cursor, { kind: "removed", thread });
     }
     return { lastSeq: 0, reset: false };
   });
