@@ -363,3 +363,90 @@ test("a delivery that ends its own subscription (a client dropped while its repl
   ).not.toThrow();
   expect(got).toEqual([1]);
 });
+
+describe("an event stream dropped before its first message", () => {
+  test("thread: `subscribed` carries the id to resume from, so what was sent in the gap arrives, once", async () => {
+    await sendMany(2);
+    const first = await SseClient.open(server, bob, `/api/v1/threads/${threadId}/events`);
+    const subscribed = await first.next((e) => e.event === "subscribed");
+    first.close();
+    await api(server, alice, "POST", `/api/v1/threads/${threadId}/messages`, { text: "in the gap" });
+    // What an EventSource does: reconnect with the last id it saw, if it saw one.
+    const again = await SseClient.open(server, bob, `/api/v1/threads/${threadId}/events`, subscribed.id === null ? {} : { "last-event-id": subscribed.id });
+    await again.next((e) => e.event === "subscribed");
+    await Bun.sleep(100);
+    expect(again.messages().map((m) => [m.seq, m.text])).toEqual([[3, "in the gap"]]);
+    // The id is the thread's last seq, as a message's id is its seq.
+    expect([subscribed.id, subscribed.json.lastSeq]).toEqual(["2", 2]);
+    expect(again.events.find((e) => e.event === "subscribed")?.id).toBe("3");
+    again.close();
+  });
+
+  test("feed: `subscribed` carries the cursor as its id, so a conversation that changed in the gap comes back", async () => {
+    const first = await SseClient.open(server, bob, "/api/v1/events");
+    const subscribed = await first.next((e) => e.event === "subscribed");
+    first.close();
+    await api(server, alice, "POST", `/api/v1/threads/${threadId}/messages`, { text: "in the gap" });
+    const again = await SseClient.open(server, bob, "/api/v1/events", subscribed.id === null ? {} : { "last-event-id": subscribed.id });
+    await again.next((e) => e.event === "subscribed");
+    const changed = again.events.filter((e) => e.event === "feed" && e.json.thread?.id === threadId);
+    expect(changed.map((e) => e.json.change)).toEqual(["thread"]);
+    expect(subscribed.id).toBe(subscribed.json.cursor); // the cursor, as a feed event's id is
+    again.close();
+  });
+});
+
+test("blocking someone while a subscription is still being handed over to the live topic: their messages are skipped, nothing arrives twice", async () => {
+  const carol = await signup(server, "carol");
+  const group = (await api(server, alice, "POST", "/api/v1/threads", { participants: [bob.username, carol.username], title: "handover" })).body.thread;
+  const { core } = server.running;
+  // carol follows the group on this instance, so its position is known here.
+  const watcher = await SocketClient.open(server, carol);
+  const { lastSeq: start } = await watcher.subscribe(group.id);
+  // alice's next message is committed, but its event is held back on its way to this
+  // instance's fan-out (as one from another instance can be, arriving late).
+  const topic = `thread:${group.id}`;
+  const held: [string, any][] = [];
+  const receive = core.fanout.receive;
+  core.fanout.receive = ((t: any, event: any) => {
+    if (t === topic && event.type === "message" && held.length === 0 && event.message.seq === start + 1) held.push([t, event]);
+    else receive.call(core.fanout, t, event);
+  }) as typeof receive;
+  try {
+    await api(server, alice, "POST", `/api/v1/threads/${group.id}/messages`, { text: "before the block" });
+    expect(held.length).toBe(1);
+    // bob resumes: the replay reads that message from the database, past what the fan-out
+    // delivered, so his subscription waits for the fan-out before joining the live topic.
+    const socket = await SocketClient.open(server, bob);
+    const { replay } = await socket.subscribe(group.id, start);
+    expect(replay.map((f) => f.message.seq)).toEqual([start + 1]);
+    // bob blocks alice; wait until his socket has taken it in.
+    let conn: any;
+    core.live.each(bob.id, (c) => (conn = c));
+    const applied = new Promise<void>((resolve) => {
+      const setBlocked = conn.setBlocked.bind(conn);
+      conn.setBlocked = (ids: ReadonlySet<number>) => {
+        setBlocked(ids);
+        resolve();
+      };
+    });
+    expect((await api(server, bob, "POST", "/api/v1/blocks", { username: alice.username })).status).toBe(204);
+    await applied;
+    // The held event arrives, then alice writes again, and carol too.
+    core.fanout.receive = receive;
+    receive.call(core.fanout, held[0]![0] as any, held[0]![1]);
+    await api(server, alice, "POST", `/api/v1/threads/${group.id}/messages`, { text: "after the block" });
+    await api(server, carol, "POST", `/api/v1/threads/${group.id}/messages`, { text: "from carol" });
+    await socket.next((f) => f.type === "message" && f.message.text === "from carol");
+    await Bun.sleep(100);
+    const after = socket.frames.slice(socket.frames.findIndex((f) => f.type === "subscribed") + 1).filter((f) => f.type === "message" || f.type === "skip");
+    expect(after.map((f) => (f.type === "skip" ? ["skip", f.seq] : [f.message.seq, f.message.text]))).toEqual([
+      ["skip", start + 2],
+      [start + 3, "from carol"],
+    ]);
+    socket.close();
+  } finally {
+    core.fanout.receive = receive;
+    watcher.close();
+  }
+});

@@ -14,6 +14,8 @@ export const MAX_STREAMS_PER_PERSON = 20;
 
 export const CLOSE = {
   unauthenticated: 4401,
+  /** Broke a limit of the protocol (too many frames waiting): slow down, then reconnect and resume. */
+  policy: 1008,
   restarting: 1012,
   slow: 1013,
 } as const;
@@ -33,6 +35,12 @@ export interface LiveClient {
 export class LiveClients {
   private readonly byUser = new Map<number, Set<LiveClient>>();
   private total = 0;
+  /**
+   * Places taken by connections still being opened (an upgrade or a stream waiting on the
+   * database), by kind and person. They count against the limit with the open ones, so that
+   * requests arriving together cannot all pass the check before any of them is added.
+   */
+  private readonly pending = new Map<string, number>();
 
   /** `arrived`/`left`: a person's first connection here opened, their last one here closed. */
   constructor(
@@ -57,6 +65,27 @@ export class LiveClients {
       this.byUser.delete(client.userId);
       this.left(client.userId);
     }
+  }
+
+  /**
+   * Takes one of a person's places for a connection of one kind, if one is left, in the same
+   * tick as the check (so nothing can come between them). Returns the function that gives it
+   * back (calling it again does nothing): once the connection is added, or when it fails to
+   * open. null: the person has `max` open or being opened here already.
+   */
+  reserve(userId: number, kind: LiveClient["kind"], max: number): (() => void) | null {
+    const key = `${kind}:${userId}`;
+    const held = this.pending.get(key) ?? 0;
+    if (this.countOf(userId, kind) + held >= max) return null;
+    this.pending.set(key, held + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.pending.get(key) ?? 1) - 1;
+      if (left > 0) this.pending.set(key, left);
+      else this.pending.delete(key);
+    };
   }
 
   /** How many connections of one kind a person has open here. */

@@ -18,6 +18,16 @@ import { seqValue, threadIdField } from "../web/params.ts";
 
 /** Threads one connection may follow at once. */
 export const MAX_SUBSCRIPTIONS = 100;
+/**
+ * Frames (sends aside) one connection may have waiting to be handled, and their size. Each is
+ * handled after the one before it, most after a database round trip, so a client that sends
+ * faster than that would otherwise make the server hold every frame it sent. 256 leaves room
+ * for a client resubscribing to all its 100 threads, its feed and as many pings in one burst
+ * on reconnect; 1 MiB (what a socket may have queued the other way) keeps a flood of 64 KiB
+ * frames to a few dozen. Past either, the socket is closed with 1008 (see handle()).
+ */
+export const MAX_WAITING_FRAMES = 256;
+export const MAX_WAITING_BYTES = 1024 * 1024;
 
 
 /** The part of a Bun ServerWebSocket this module uses. */
@@ -50,6 +60,9 @@ export class Connection implements LiveClient {
    * promise, and of its session only the id and the expiry, not the secret.)
    */
   private queue: Promise<void> | null = null;
+  /** Frames in the queue, and their size in characters: bounded by MAX_WAITING_*. */
+  private waiting = 0;
+  private waitingSize = 0;
   readonly user: SessionUser;
   readonly sessionId: string;
   private readonly expiresAt: number;
@@ -72,11 +85,16 @@ export class Connection implements LiveClient {
     this.blocked = ids;
     if (ids.size === 0) return;
     for (const sub of this.subscriptions.values()) {
-      if (sub.follow && !sub.filtered) {
-        // From the shared topic to a filtered callback, with nothing in between.
-        this.socket.unsubscribe(socketTopic(sub.topic, this.format));
-        this.listenFiltered(sub);
+      if (!sub.follow || sub.filtered) continue;
+      if (sub.follow.stayLive()) {
+        // Still being handed over to the shared topic (see goLive): it never joins it, and its
+        // own listener, which filters, goes on delivering, as when goLive finds someone blocked.
+        sub.filtered = () => {};
+        continue;
       }
+      // From the shared topic to a filtered callback, with nothing in between.
+      this.socket.unsubscribe(socketTopic(sub.topic, this.format));
+      this.listenFiltered(sub);
     }
   }
 
@@ -124,7 +142,8 @@ export class Connection implements LiveClient {
    * Sends go to the writer at once, in the order they came (its queue keeps that order), so a
    * burst of sends is one group commit; every other frame waits for the one before it.
    */
-  handle(frame: unknown): void {
+  handle(frame: unknown, size = 0): void {
+    if (this.closed) return;
     if (Date.now() >= this.expiresAt) {
       this.socket.close(CLOSE.unauthenticated, "session expired: log in again");
       return;
@@ -133,9 +152,22 @@ export class Connection implements LiveClient {
       void this.handleOne(frame);
       return;
     }
+    if (this.waiting >= MAX_WAITING_FRAMES || this.waitingSize + size > MAX_WAITING_BYTES) {
+      // Closed, not answered with an error: frames are handled in order and each is answered,
+      // and a client that skipped one refused frame could not tell what state it is in; one
+      // this far ahead is not reading its answers anyway. Nothing is lost: it reconnects,
+      // slower, and resumes by cursor. What is still queued is dropped unhandled.
+      this.closed = true;
+      this.socket.close(CLOSE.policy, `too many frames waiting: at most ${MAX_WAITING_FRAMES}; wait for answers, then reconnect and resume`);
+      return;
+    }
+    this.waiting++;
+    this.waitingSize += size;
     const next = (this.queue ?? Promise.resolve()).then(() => this.handleOne(frame));
     this.queue = next;
     const settled = () => {
+      this.waiting--;
+      this.waitingSize -= size;
       if (this.queue === next) this.queue = null;
     };
     next.then(settled, settled);

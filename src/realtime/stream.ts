@@ -83,6 +83,8 @@ export function eventStream(
     {
       start(c) {
         controller = c;
+        // start() runs inside `new ReadableStream`: the stream counts against the person's
+        // limit before eventStream returns, when the route gives back the place it reserved.
         core.live.add(client);
         // The first bytes go out at once: clients and proxies see a live stream.
         sink.send(`retry: 3000\n: connected\n\n`);

@@ -24,6 +24,8 @@ class SocketData {
   constructor(
     private readonly core: Core,
     private opened: { session: Session; blocked: ReadonlySet<number>; format: Format } | null,
+    /** Gives back the place the upgrade took among the person's sockets (see live.ts). */
+    private release: (() => void) | null,
   ) {}
 
   open(ws: ServerWebSocket<SocketData>): void {
@@ -34,7 +36,14 @@ class SocketData {
       ws.close(CLOSE.unauthenticated, "unauthenticated: log in again");
       return;
     }
+    // The connection counts from here on, in the same tick the reserved place is given back.
     this.connection = new Connection(this.core, ws, opened.session, opened.format, opened.blocked);
+    this.giveBack();
+  }
+
+  private giveBack(): void {
+    this.release?.();
+    this.release = null;
   }
 
   message(_ws: ServerWebSocket<SocketData>, message: string | Buffer): void {
@@ -47,10 +56,11 @@ class SocketData {
         /* not JSON: refused as it is */
       }
     }
-    this.connection?.handle(frame);
+    this.connection?.handle(frame, message.length);
   }
 
   close(): void {
+    this.giveBack(); // closed before it opened
     this.connection?.onClosed();
     this.connection = null;
   }
@@ -68,15 +78,25 @@ export function socketRoute(core: Core) {
       set.status = 403;
       return "Forbidden: WebSocket upgrade from a foreign origin.";
     }
-    if (auth.session && core.live.countOf(auth.session.user.id, "ws") >= MAX_SOCKETS_PER_PERSON) {
+    // The place is taken here, before anything is awaited: checked now and counted only once
+    // the socket opens, a burst of upgrades would all pass the check together.
+    const release = auth.session ? core.live.reserve(auth.session.user.id, "ws", MAX_SOCKETS_PER_PERSON) : null;
+    if (auth.session && !release) {
       set.status = 429;
       set.headers["retry-after"] = "30";
       return `Too many sockets: at most ${MAX_SOCKETS_PER_PERSON} open at once. Close some and try again.`;
     }
-    const opened = auth.session
-      ? { session: auth.session, blocked: await blockedIds(core, auth.session.user.id), format: (query.view === "html" ? "html" : "json") as Format }
-      : null;
-    if (server?.upgrade(request, { data: new SocketData(core, opened) })) return;
+    let upgraded = false;
+    try {
+      const opened = auth.session
+        ? { session: auth.session, blocked: await blockedIds(core, auth.session.user.id), format: (query.view === "html" ? "html" : "json") as Format }
+        : null;
+      upgraded = !!server?.upgrade(request, { data: new SocketData(core, opened, release) });
+    } finally {
+      // Upgraded: the socket's open() (or close(), if it never opens) gives the place back.
+      if (!upgraded) release?.();
+    }
+    if (upgraded) return;
     set.status = 426;
     set.headers.upgrade = "websocket";
     return "This address takes WebSocket connections only.";
