@@ -64,10 +64,15 @@ export function createApp(core: Core, options: AppOptions = {}) {
     })
     // JSON and form bodies are read here rather than by Elysia: counted as they come (a
     // chunked body has no length to check up front) and decoded strictly, so invalid UTF-8 is
-    // refused instead of silently turned into U+FFFD and stored.
+    // refused instead of silently turned into U+FFFD and stored. Nothing here takes any other
+    // kind of body, and Elysia's own parsers would read one uncounted: refused.
     .onParse(async ({ request, contentType }) => {
       const json = contentType.startsWith("application/json");
-      if (!request.body || !(json || contentType.startsWith("application/x-www-form-urlencoded"))) return;
+      if (!request.body) return;
+      if (!json && !contentType.startsWith("application/x-www-form-urlencoded")) {
+        if (contentType === "") return; // no type, no body to speak of: the route finds no fields
+        throw new AppError("unsupported_media_type", "Send JSON (application/json) or a form (application/x-www-form-urlencoded).");
+      }
       const text = await readLimited(request.body, MAX_BODY_BYTES);
       if (!json) return decodeForm(text);
       try {

@@ -8,6 +8,7 @@ export const ERRORS = {
   not_found: 404,
   unknown_user: 404,
   payload_too_large: 413,
+  unsupported_media_type: 415,
   username_taken: 409,
   invalid_username: 422,
   invalid_password: 422,

@@ -96,6 +96,29 @@ describe("sending through the API", () => {
     expect((await stored()).map((m) => (m as { text: string }).text)).toEqual([...before.map((m) => (m as { text: string }).text), "streamed"]);
   });
 
+  test("a body neither JSON nor a form (multipart, plain text) is refused with 415 and stores nothing", async () => {
+    const before = await stored();
+    const form = new FormData();
+    form.set("text", "sent as multipart");
+    const bodies: [BodyInit, Record<string, string>][] = [
+      [form, {}],
+      ["text=sent as plain text", { "content-type": "text/plain" }],
+      [JSON.stringify({ text: "sent as octets" }), { "content-type": "application/octet-stream" }],
+    ];
+    for (const [body, headers] of bodies) {
+      const res = await fetch(`${server.url}/api/v1/threads/${threadId}/messages`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${alice.token}`, ...headers },
+        body,
+      });
+      expect({ status: res.status, code: ((await res.json()) as { error: { code: string } }).error.code }).toEqual({
+        status: 415,
+        code: "unsupported_media_type",
+      });
+    }
+    expect(await stored()).toEqual(before);
+  });
+
   test("malformed ids and cursors are a 404 or a 400, never a 500", async () => {
     for (const id of ["abc", "-1", "1.5", "0", "99999999999999999999", "1e3", "%00"]) {
       const res = await api(server, alice, "GET", `/api/v1/threads/${id}/messages`);
