@@ -1,10 +1,12 @@
 // What survives: counters when their cache is wiped, history and sessions across a restart,
-// migrations run twice, and what /healthz says when a backend is gone.
+// migrations run twice, what /healthz says when a backend is gone, and a send whose answer
+// from the database was lost after it committed.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import Redis from "ioredis";
 import { rmSync } from "node:fs";
 import { startServer, embedded, withRedis, freshDataDir, type TestServer } from "./helpers/server.ts";
 import { api, signup, SocketClient, startThread } from "./helpers/client.ts";
+import { forward } from "./helpers/forwarder.ts";
 import { migrate } from "../src/db/migrate.ts";
 import { schema } from "../src/db/queries.ts";
 import { redisNames } from "../src/realtime/topics.ts";
@@ -102,5 +104,49 @@ describe("/healthz", () => {
     expect(down.body).toMatchObject({ status: "unavailable", database: { status: "down" } });
     await doomed.running.app.server?.stop(true);
     if (doomed.dataDir) rmSync(doomed.dataDir, { recursive: true, force: true });
+  });
+});
+
+describe("an answer lost after the commit", () => {
+  // The send's statement ran and committed, and the connection dropped before its answer came
+  // back: the sender must not be told it failed while the message is stored and shown to others.
+  test.skipIf(embedded)("a send with a clientId is acknowledged once, stored once and delivered live once; one without hears it failed", async () => {
+    const pgUrl = new URL(process.env.PARLEY_TEST_DATABASE_URL!);
+    const link = await forward(Number(pgUrl.port || 5432));
+    pgUrl.hostname = "127.0.0.1";
+    pgUrl.port = String(link.port);
+    const lossy = await startServer({ env: { DATABASE_URL: pgUrl.toString() } });
+    try {
+      const [alice, bob] = await Promise.all([signup(lossy, "alice"), signup(lossy, "bob")]);
+      const { thread } = await startThread(lossy, alice, bob, "hello");
+      const bobWs = await SocketClient.open(lossy, bob);
+      await bobWs.subscribe(thread.id);
+
+      // The answer to the send that stores "kept" is lost ("insert" is its fate in the answer).
+      const lost = link.loseAnswer("insert");
+      const res = await api(lossy, alice, "POST", `/api/v1/threads/${thread.id}/messages`, { text: "kept", clientId: "k-1" });
+      await lost;
+      expect(res.status === 200 || res.status === 201).toBe(true);
+      expect(res.body.message).toMatchObject({ seq: 2, text: "kept", clientId: "k-1" });
+      await bobWs.until(() => bobWs.messagesOf(thread.id).length === 1);
+      // Sent again by a client that was not sure: still the one message.
+      const again = await api(lossy, alice, "POST", `/api/v1/threads/${thread.id}/messages`, { text: "kept", clientId: "k-1" });
+      expect(again.body.message).toMatchObject({ seq: 2 });
+
+      // Without a clientId there is no telling it from a new send: it is reported as failed.
+      const lostAgain = link.loseAnswer("insert");
+      const bare = await api(lossy, alice, "POST", `/api/v1/threads/${thread.id}/messages`, { text: "unsure" });
+      await lostAgain;
+      expect({ status: bare.status, code: bare.body.error?.code }).toEqual({ status: 503, code: "unavailable" });
+
+      const history = await api(lossy, bob, "GET", `/api/v1/threads/${thread.id}/messages`);
+      expect(history.body.messages.filter((m: { text: string }) => m.text === "kept")).toHaveLength(1);
+      await Bun.sleep(100);
+      expect(bobWs.messagesOf(thread.id).map((f) => f.message.text)).toEqual(["kept"]);
+      bobWs.close();
+    } finally {
+      await lossy.stop();
+      link.stop();
+    }
   });
 });

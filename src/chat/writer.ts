@@ -164,6 +164,21 @@ export class MessageWriter {
       // A clientId already stored: a retried send. The transaction rolled back whole, so the
       // batch goes again, this time reading the stored messages under the locks first.
       if (!lookUp && isRetriedClientId(err)) return this.flush(batch, true);
+      // The connection went while the statement was out: it may have committed, its answer
+      // lost. Sends with a clientId go again, looking themselves up: stored once either way,
+      // and answered and published as stored (or refused, if the database is still away). One
+      // without a clientId cannot be told from a new send, so it hears of the failure.
+      if (!lookUp && isUnavailable(err) && batch.some((r) => r.clientId !== null)) {
+        const unknown = batch.filter((r) => r.clientId === null);
+        const again = await this.flush(
+          batch.filter((r) => r.clientId !== null),
+          true,
+        );
+        return () => {
+          again();
+          for (const request of unknown) request.reject(unavailable());
+        };
+      }
       if (batch.length > 1 && isDataError(err)) {
         // One message the database will not take: try each alone, in order, one transaction
         // at a time, so it cannot sink the others or let them overtake each other.
@@ -171,9 +186,7 @@ export class MessageWriter {
         for (const request of batch) each.push(await this.flush([request]));
         return () => each.forEach((publish) => publish());
       }
-      const error = isDataError(err)
-        ? new AppError("invalid_text", "The database refused this message's text.")
-        : new AppError("unavailable", "The message could not be stored just now. Send it again with the same clientId: it is stored once.");
+      const error = isDataError(err) ? new AppError("invalid_text", "The database refused this message's text.") : unavailable();
       if (!isUnavailable(err)) this.log(err);
       return () => batch.forEach((request) => request.reject(error));
     }
@@ -276,6 +289,10 @@ export function toMessage(row: MessageRow, sender: UserRef): Message {
     kind: row.kind,
     event: row.event,
   };
+}
+
+function unavailable(): AppError {
+  return new AppError("unavailable", "The message could not be stored just now. Send it again with the same clientId: it is stored once.");
 }
 
 /** The unique index on (thread, sender, clientId) refused a row: that send was stored before. */
