@@ -136,6 +136,10 @@ export async function createCore(config: Config): Promise<Core> {
       await db.close();
     },
   };
+  // The sessions this instance keeps copies of live in Redis, which may come back without
+  // them (restarted empty): the copies go when the link drops, not at the bus's resync after
+  // it is back, which can come a moment after requests are answered again.
+  redis?.on("close", () => core.sessions.forgetAll());
   // Online when a first connection opens anywhere, offline when the last one closes
   // everywhere: contacts hear of the change.
   const presenceChange = async (userId: number, arrived: boolean) => {
