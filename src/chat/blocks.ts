@@ -82,7 +82,8 @@ export async function declineRequest(core: Core, me: UserRef, threadId: number, 
     await removeMember(core, me, threadId, me.username);
     return;
   }
-  await tq.leave(core.db, threadId, me.id);
+  // A 1:1 has no system lines: declining it is only leaving it.
+  await tq.removeMember(core.db, threadId, me.id);
   core.bus.publish(topics.control, { type: "left", userId: me.id, threadId });
   publishFeed(core, [me.id], { kind: "removed", thread: apiThread(thread) });
 }

@@ -42,7 +42,6 @@ import threadsReceipts from "../../sql/queries/threads/receipts.sql" with { type
 import threadsRemoveMember from "../../sql/queries/threads/remove_member.sql" with { type: "text" };
 import threadsRename from "../../sql/queries/threads/rename.sql" with { type: "text" };
 import threadsDirectWith from "../../sql/queries/threads/direct_with.sql" with { type: "text" };
-import threadsLeave from "../../sql/queries/threads/leave.sql" with { type: "text" };
 import threadsListChanges from "../../sql/queries/threads/list_changes.sql" with { type: "text" };
 import threadsAddedBy from "../../sql/queries/threads/added_by.sql" with { type: "text" };
 import threadsRejoinSelf from "../../sql/queries/threads/rejoin_self.sql" with { type: "text" };
@@ -189,7 +188,6 @@ export const threads = {
   accept: query<[threadId: number, userId: number], { userId: number }>(threadsAccept),
   receipts: query<[threadId: number, viewerId: number], { readSeq: number }>(threadsReceipts),
   directWith: query<[directKey: string, userId: number], { id: number; member: boolean }>(threadsDirectWith),
-  leave: query<[threadId: number, userId: number], { userId: number }>(threadsLeave),
   listChanges: query<
     [userId: number, since: string],
     { id: number; kind: "direct" | "group"; title: string | null; lastSeq: number; lastMessageAt: string | null; listed: boolean }

@@ -1,5 +1,6 @@
--- Someone leaves a group or is removed from it; their list's changes note it, for a feed
--- that resumes later. $1 thread id, $2 user id. Returns no row when they were not a member.
+-- Someone leaves a conversation (a group, or a 1:1 request they decline) or is removed from a
+-- group; their list's changes note it, for a feed that resumes later.
+-- $1 thread id, $2 user id. Returns no row when they were not a member.
 WITH gone AS (
   DELETE FROM thread_members WHERE thread_id = $1 AND user_id = $2
   RETURNING thread_id, user_id
