@@ -1,0 +1,63 @@
+// The disk under the database, watched while the relay runs. Every acknowledged message waits
+// for its commit to be flushed to disk, so a flush that stalls for 80 ms delays every message
+// that arrives meanwhile, whatever Parley does; on some VMs such stalls come several times a
+// second with the machine otherwise idle (bench/RESULTS.md, section 16). The probe's flushes
+// during a step tell whether that step's tail was the disk's.
+import { statSync } from "node:fs";
+import { join } from "node:path";
+import type { Subprocess } from "bun";
+import { latency, type Latency } from "../stats.ts";
+
+/** A flush counts as a stall past this: the relay's own target for a whole delivery. */
+const STALL_MS = 25;
+
+export interface DiskWindow {
+  flush: Latency;
+  /** Share of the window spent inside flushes longer than STALL_MS. */
+  stalledShare: number;
+}
+
+export class DiskProbe {
+  private samples: { at: number; took: number }[] = [];
+
+  private constructor(private readonly proc: Subprocess<"pipe", "pipe", "inherit">) {
+    void (async () => {
+      let rest = "";
+      for await (const chunk of proc.stdout as unknown as AsyncIterable<Uint8Array>) {
+        const lines = (rest + new TextDecoder().decode(chunk)).split("\n");
+        rest = lines.pop()!;
+        for (const line of lines) {
+          const [at, took] = line.split(" ");
+          this.samples.push({ at: Number(at), took: Number(took) });
+        }
+      }
+    })();
+  }
+
+  /**
+   * A probe writing in dir, or null when dir is not on the same disk as the database (a
+   * database elsewhere, or a data folder this process cannot see).
+   */
+  static start(dir: string, databaseDir: string | null): DiskProbe | null {
+    if (!databaseDir) return null;
+    try {
+      if (statSync(dir).dev !== statSync(databaseDir).dev) return null;
+    } catch {
+      return null;
+    }
+    return new DiskProbe(Bun.spawn(["bun", join(import.meta.dir, "disk-worker.ts"), dir], { stdin: "pipe", stdout: "pipe", stderr: "inherit" }));
+  }
+
+  /** The flushes that ended between two wall-clock times (Date.now()). */
+  window(from: number, to: number): DiskWindow {
+    const inside = this.samples.filter((s) => s.at >= from && s.at <= to);
+    this.samples = this.samples.filter((s) => s.at > to);
+    const stalled = inside.reduce((sum, s) => (s.took > STALL_MS ? sum + s.took : sum), 0);
+    return { flush: latency(inside.map((s) => s.took)), stalledShare: to > from ? stalled / (to - from) : 0 };
+  }
+
+  async stop(): Promise<void> {
+    this.proc.stdin.end();
+    await this.proc.exited;
+  }
+}
