@@ -247,10 +247,11 @@ async function main() {
 
 /**
  * The database's data folder, where it is on this machine and readable (the disk probe watches
- * its disk); null for a database elsewhere.
+ * its disk); null for a database elsewhere, and for the embedded one, whose commits never wait
+ * for the disk (PGlite does not flush: README, "The delivery guarantee").
  */
 async function dataDirectory(db: Awaited<ReturnType<typeof openDb>>, config: Config): Promise<string | null> {
-  if (!config.databaseUrl) return config.dataDir;
+  if (!config.databaseUrl) return null;
   const host = new URL(config.databaseUrl).hostname;
   if (!["127.0.0.1", "localhost", "[::1]", ""].includes(host)) return null;
   try {
