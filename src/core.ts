@@ -5,6 +5,7 @@ import Redis from "ioredis";
 import type { Config } from "./config.ts";
 import { connectPostgres, openEmbedded, type Db } from "./db/client.ts";
 import { migrate } from "./db/migrate.ts";
+import { keepVacuumed } from "./db/vacuum.ts";
 import { schema, threads as tq } from "./db/queries.ts";
 import { redisNames, topics } from "./realtime/topics.ts";
 import { CLOSE } from "./realtime/live.ts";
@@ -126,6 +127,7 @@ export async function createCore(config: Config): Promise<Core> {
     hub: undefined,
     draining: false,
     close: async () => {
+      stopVacuuming();
       clearInterval(sweeper);
       clearInterval(heartbeat);
       await core.writer.drain();
@@ -158,6 +160,7 @@ export async function createCore(config: Config): Promise<Core> {
   void sweep();
   const sweeper = setInterval(sweep, SESSION_SWEEP_MS);
   sweeper.unref();
+  const stopVacuuming = keepVacuumed(db, log);
 
   // Every instance follows the control topic: a logout anywhere closes this instance's
   // connections of that session.

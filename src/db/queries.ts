@@ -20,6 +20,7 @@ import schemaInstallation from "../../sql/queries/schema/installation.sql" with 
 import schemaLedger from "../../sql/queries/schema/ledger.sql" with { type: "text" };
 import schemaLock from "../../sql/queries/schema/lock.sql" with { type: "text" };
 import schemaRecord from "../../sql/queries/schema/record.sql" with { type: "text" };
+import schemaVacuum from "../../sql/queries/schema/vacuum.sql" with { type: "text" };
 import sessionsDelete from "../../sql/queries/sessions/delete.sql" with { type: "text" };
 import sessionsDeleteExpired from "../../sql/queries/sessions/delete_expired.sql" with { type: "text" };
 import sessionsDeleteForUser from "../../sql/queries/sessions/delete_for_user.sql" with { type: "text" };
@@ -133,6 +134,7 @@ export const schema = {
   applied: query<[version: number], { version: number }>(schemaApplied),
   record: query<[version: number, name: string], never>(schemaRecord),
   installation: query<[], { id: string }>(schemaInstallation),
+  vacuum: query<[], never>(schemaVacuum),
 };
 
 export const users = {
