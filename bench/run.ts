@@ -139,6 +139,7 @@ async function main() {
   const person = (i: number) => seeded.people[i]!;
   const pairList = seeded.pairs.map(([s, r, threadId]) => ({ sender: person(s), receiver: person(r), threadId }));
 
+  // Only while the relays run: its flushes would weigh on the scenarios after them.
   const disk = wants("relay") || wants("cross") ? DiskProbe.start(tmpdir(), databaseDir) : null;
   if (disk) cleanups.push(() => disk.stop());
   if (wants("relay")) {
@@ -155,6 +156,7 @@ async function main() {
     results.cross = summarizeRelay(steps, dbBase.insertsPerSecond);
     await b.stop();
   }
+  await disk?.stop();
 
   let bare: Proc | null = null;
   const bareServer = async () => (bare ??= await startBare(freePort()));
@@ -269,6 +271,8 @@ function summarizeRelay(steps: RelayStep[], ceiling: number) {
   return {
     steps,
     bestUnder25ms: best ? best.delivered : 0,
+    /** Which step that was: a rate run twice (the disk stalled) has two, often alike in delivered/s. */
+    bestStep: best ? steps.indexOf(best) : null,
     peakDelivered: top,
     ratioToDbCeiling: round((best?.delivered ?? 0) / ceiling, 2),
   };
@@ -279,7 +283,7 @@ function report() {
   const r = results as any;
   if (r.relay) {
     rows.push(["1:1 relay, delivered/s at p99 < 25 ms", String(r.relay.bestUnder25ms), `${r.dbBaseline.insertsPerSecond} DB single inserts/s`, String(r.relay.ratioToDbCeiling), "≥ 0.8 (goal ≥ 25,000/s)"]);
-    const best = (r.relay.steps as RelayStep[]).filter((s) => s.delivered === r.relay.bestUnder25ms)[0];
+    const best = r.relay.bestStep === null ? undefined : (r.relay.steps as RelayStep[])[r.relay.bestStep];
     if (best) {
       rows.push(["  delivery p50 / p99 / p99.9 (ms)", `${round(best.delivery.p50, 2)} / ${round(best.delivery.p99, 2)} / ${round(best.delivery.p999, 2)}`, "", "", "p99 < 25"]);
       rows.push(["  ack p50 / p99 / p99.9 (ms)", `${round(best.ack.p50, 2)} / ${round(best.ack.p99, 2)} / ${round(best.ack.p999, 2)}`, "", "", ""]);
@@ -288,7 +292,7 @@ function report() {
     const withDisk = (r.relay.steps as RelayStep[]).filter((s) => s.disk);
     if (withDisk.length) {
       const stalled = withDisk.filter((s) => s.disk!.stalledShare >= 0.01).length;
-      const worst = Math.max(...withDisk.map((s) => s.disk!.flush.max));
+      const worst = Math.max(...withDisk.map((s) => (s.disk!.flush.count ? s.disk!.flush.max : 0)));
       rows.push(["  steps the disk stalled (flushes > 25 ms, ≥ 1% of it)", `${stalled} of ${withDisk.length}`, `worst flush ${round(worst, 1)} ms`, "", ""]);
     }
     const floor = r.dbBaseline.commitFloor;

@@ -69,7 +69,8 @@ async function floor(db: Db, threadId: number, userId: number, seconds: number):
   for (;;) {
     const now = performance.now();
     if (now >= end) break;
-    const arrived = Math.floor(((now - start) * FLOOR_RATE) / 1000);
+    // Row k is due k / FLOOR_RATE seconds in: rows 0..arrived-1 are due by now.
+    const arrived = Math.floor(((now - start) * FLOOR_RATE) / 1000) + 1;
     if (arrived <= due) {
       await Bun.sleep(1);
       continue;

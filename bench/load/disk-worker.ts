@@ -7,6 +7,9 @@ import { join } from "node:path";
 
 const file = join(process.argv[2]!, `disk-probe-${process.pid}`);
 const fd = openSync(file, "w");
+// Gone from the folder at once (its blocks stay until the descriptor closes), so nothing is
+// left behind however the probe ends.
+rmSync(file);
 const page = new Uint8Array(8192).fill(120);
 let stopped = false;
 void (async () => {
@@ -24,4 +27,3 @@ for (let i = 0; !stopped; i++) {
   await Bun.sleep(Math.max(0, 10 - took));
 }
 closeSync(fd);
-rmSync(file, { force: true });

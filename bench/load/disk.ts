@@ -45,19 +45,28 @@ export class DiskProbe {
     } catch {
       return null;
     }
-    return new DiskProbe(Bun.spawn(["bun", join(import.meta.dir, "disk-worker.ts"), dir], { stdin: "pipe", stdout: "pipe", stderr: "inherit" }));
+    return new DiskProbe(Bun.spawn([process.execPath, join(import.meta.dir, "disk-worker.ts"), dir], { stdin: "pipe", stdout: "pipe", stderr: "inherit" }));
   }
 
-  /** The flushes that ended between two wall-clock times (Date.now()). */
+  /**
+   * The flushes between two wall-clock times (Date.now()): the times of those that ended inside,
+   * and of every stall the part that falls inside (read it a moment after `to`, so a stall still
+   * running then has ended and been reported).
+   */
   window(from: number, to: number): DiskWindow {
     const inside = this.samples.filter((s) => s.at >= from && s.at <= to);
+    const stalled = this.samples
+      .filter((s) => s.took > STALL_MS)
+      .reduce((sum, s) => sum + Math.max(0, Math.min(s.at, to) - Math.max(s.at - s.took, from)), 0);
     this.samples = this.samples.filter((s) => s.at > to);
-    const stalled = inside.reduce((sum, s) => (s.took > STALL_MS ? sum + s.took : sum), 0);
     return { flush: latency(inside.map((s) => s.took)), stalledShare: to > from ? stalled / (to - from) : 0 };
   }
 
+  /** Ends the probe; one stuck in a flush is killed after a few seconds. */
   async stop(): Promise<void> {
+    if (this.proc.exitCode !== null) return;
     this.proc.stdin.end();
-    await this.proc.exited;
+    const ended = await Promise.race([this.proc.exited.then(() => true), Bun.sleep(5000).then(() => false)]);
+    if (!ended) this.proc.kill();
   }
 }

@@ -132,7 +132,8 @@ export async function relay(options: {
     const databaseCpu = services!.database.read();
     const redisCpu = services!.redis.read();
     measuring = false;
-    // Let the last ones land (they are not counted: the window has closed).
+    // Let the last ones land (they are not counted: the window has closed), and a flush still
+    // running when it closed end, so the part of it inside the window counts.
     await Bun.sleep(300);
     const step: RelayStep = {
       offered: rate,

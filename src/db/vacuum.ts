@@ -6,7 +6,8 @@
 // once an hour: a plain VACUUM of the whole database, which after its first pass reads only the
 // pages changed since (the visibility map), and reads a table whole only when its oldest
 // unfrozen id calls for it, as autovacuum would. It holds the embedded database (and so this
-// process's one thread) while it runs; the log says how long. PostgreSQL proper vacuums itself.
+// process's one thread) while it runs; the log says how long (waiting for a transaction in
+// flight included). PostgreSQL proper vacuums itself.
 import type { Db } from "./client.ts";
 import type { Logger } from "../log.ts";
 import { schema } from "./queries.ts";
@@ -20,18 +21,22 @@ export async function vacuum(db: Db): Promise<number> {
   return performance.now() - started;
 }
 
-/** Vacuums an embedded database every `everyMs` until the returned function is called. */
-export function keepVacuumed(db: Db, log: Logger, everyMs = VACUUM_EVERY_MS): () => void {
+/**
+ * Vacuums an embedded database now, then every `everyMs` until the returned function is
+ * called. The first pass comes before the server listens: on a database never vacuumed (one
+ * from before this was done, or restored from a copy) it reads every table whole, and better at
+ * start-up than in the middle of traffic.
+ */
+export async function keepVacuumed(db: Db, log: Logger, everyMs = VACUUM_EVERY_MS): Promise<() => void> {
   if (db.kind !== "embedded") return () => {};
+  const report = (ms: number) => log.info(`vacuumed the embedded database in ${Math.round(ms)} ms`);
+  report(await vacuum(db));
   let running = false;
   const timer = setInterval(() => {
     if (running) return;
     running = true;
     vacuum(db)
-      .then(
-        (ms) => log.info(`vacuumed the embedded database in ${Math.round(ms)} ms`),
-        (err: Error) => log.warn(`vacuum: ${err.message}`),
-      )
+      .then(report, (err: Error) => log.warn(`vacuum: ${err.message}`))
       .finally(() => (running = false));
   }, everyMs);
   timer.unref();
