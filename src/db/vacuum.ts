@@ -3,7 +3,7 @@
 // deleted and updated rows reusable (sessions swept, read markers and thread heads moved on
 // every message), and never freeze old transaction ids: after about two billion write
 // transactions the ids wrap around and old rows drop out of sight. So Parley vacuums it itself,
-// once an hour: a plain VACUUM of the whole database, which after its first pass reads only the
+// at start-up and once an hour: a plain VACUUM of the whole database, which after its first pass reads only the
 // pages changed since (the visibility map), and reads a table whole only when its oldest
 // unfrozen id calls for it, as autovacuum would. It holds the embedded database (and so this
 // process's one thread) while it runs; the log says how long (waiting for a transaction in
