@@ -160,7 +160,7 @@ export async function createCore(config: Config): Promise<Core> {
   void sweep();
   const sweeper = setInterval(sweep, SESSION_SWEEP_MS);
   sweeper.unref();
-  const stopVacuuming = await keepVacuumed(db, log);
+  const stopVacuuming = keepVacuumed(db, log);
 
   // Every instance follows the control topic: a logout anywhere closes this instance's
   // connections of that session.

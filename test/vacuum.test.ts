@@ -47,18 +47,15 @@ test.skipIf(!embedded)("an embedded database is vacuumed on its timer, every tab
 
   const lines: string[] = [];
   const log = { debug: () => {}, info: (l: string) => lines.push(l), warn: (l: string) => lines.push(l), error: (l: string) => lines.push(l) };
-  const stop = await keepVacuumed(db, log, 100);
-  // Once before it resolves (before a server listens), then on the timer.
-  expect(lines).toHaveLength(1);
-  expect(Object.values(await vacuums(db)).every((n) => n === 1)).toBe(true);
+  const stop = keepVacuumed(db, log, 100);
   const deadline = Date.now() + 10_000;
-  while (lines.length < 3 && Date.now() < deadline) await Bun.sleep(20);
+  while (lines.length < 2 && Date.now() < deadline) await Bun.sleep(20);
   stop();
-  expect(lines.length).toBeGreaterThanOrEqual(3);
+  expect(lines.length).toBeGreaterThanOrEqual(2);
   expect(lines.every((l) => /^vacuumed the embedded database in \d+ ms$/.test(l))).toBe(true);
   await Bun.sleep(150); // one in flight when stopped may still finish
   const after = await vacuums(db);
-  expect(Object.values(after).every((n) => n >= 3)).toBe(true);
+  expect(Object.values(after).every((n) => n >= 2)).toBe(true);
 
   await Bun.sleep(400);
   expect(await vacuums(db)).toEqual(after);
